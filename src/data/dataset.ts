@@ -1,0 +1,85 @@
+import { DataError } from '../errors.js';
+
+/**
+ * A labelled set of examples kept on the host. Inputs are one Float32Array in row-major order with
+ * `shape = [count, ...exampleShape]`; labels are class indices into `classNames`.
+ */
+export interface Dataset {
+  readonly inputs: Float32Array;
+  readonly shape: readonly number[];
+  readonly labels: Int32Array;
+  readonly classNames: readonly string[];
+}
+
+/** A training set and a test set over the same classes. */
+export interface DataSplit {
+  readonly train: Dataset;
+  readonly test: Dataset;
+}
+
+export function exampleCount(d: Dataset): number {
+  return d.shape[0];
+}
+
+/** Number of values in one example (e.g. 784 for 28×28×1). */
+export function exampleSize(d: Dataset): number {
+  return d.shape.slice(1).reduce((a, b) => a * b, 1);
+}
+
+/**
+ * Checks that a dataset is consistent: the shape matches the inputs, one label per example, and every
+ * label is an integer in [0, classNames.length). Throws a DataError naming the first problem.
+ */
+export function validateDataset(d: Dataset, what = 'dataset'): Dataset {
+  if (d.shape.length < 2) {
+    throw new DataError(`${what}: shape must be [count, ...exampleShape]; got [${d.shape.join(', ')}]`);
+  }
+  const n = d.shape[0];
+  if (d.inputs.length !== n * exampleSize(d)) {
+    throw new DataError(
+      `${what}: inputs hold ${d.inputs.length} values but shape [${d.shape.join(', ')}] needs ${n * exampleSize(d)}`,
+    );
+  }
+  if (d.labels.length !== n) {
+    throw new DataError(`${what}: ${d.labels.length} labels for ${n} examples; give exactly one label per example`);
+  }
+  const k = d.classNames.length;
+  for (let i = 0; i < n; i++) {
+    const y = d.labels[i];
+    if (!(y >= 0 && y < k)) {
+      throw new DataError(`${what}: labels must be integers in [0, ${k}); got ${y} at index ${i}`);
+    }
+  }
+  return d;
+}
+
+/** The examples at the given indices, in that order. */
+export function subset(d: Dataset, indices: ArrayLike<number>): Dataset {
+  const size = exampleSize(d);
+  const inputs = new Float32Array(indices.length * size);
+  const labels = new Int32Array(indices.length);
+  for (let i = 0; i < indices.length; i++) {
+    const j = indices[i];
+    inputs.set(d.inputs.subarray(j * size, (j + 1) * size), i * size);
+    labels[i] = d.labels[j];
+  }
+  return { inputs, labels, shape: [indices.length, ...d.shape.slice(1)], classNames: d.classNames };
+}
+
+/** The examples whose label is one of `classes`, in their original order. */
+export function withClasses(d: Dataset, classes: readonly number[]): Dataset {
+  const keep = new Set(classes);
+  const indices: number[] = [];
+  for (let i = 0; i < d.labels.length; i++) if (keep.has(d.labels[i])) indices.push(i);
+  return subset(d, indices);
+}
+
+/** Applies `f` to every example's values (e.g. a pixel permutation), keeping the labels. */
+export function mapExamples(d: Dataset, f: (example: Float32Array, out: Float32Array) => void): Dataset {
+  const size = exampleSize(d);
+  const inputs = new Float32Array(d.inputs.length);
+  for (let i = 0; i < exampleCount(d); i++) {
+    f(d.inputs.subarray(i * size, (i + 1) * size), inputs.subarray(i * size, (i + 1) * size));
+  }
+  return { ...d, inputs };
+}
