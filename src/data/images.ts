@@ -1,0 +1,216 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import jpeg from 'jpeg-js';
+import { PNG } from 'pngjs';
+import { DataError, OptionError } from '../errors.js';
+import { permutation, seededRandom } from '../random.js';
+import type { DataSplit, Dataset } from './dataset.js';
+
+/** Options of `loadImageFolder`. */
+export interface ImageFolderOptions {
+  /** The model's input size, [height, width]; every image is resized to it (bilinear). */
+  readonly size: readonly [number, number];
+  /** 1: grayscale, 3: RGB. */
+  readonly channels: 1 | 3;
+  /** The share of each class's images that goes to the test set, in [0, 1). Default 0.2. */
+  readonly testShare?: number;
+  /** Seeds the split. Default 0. */
+  readonly seed?: number;
+  /** What to do with a file that does not decode: 'fail' (default) or 'skip' it with a warning. */
+  readonly onBadImage?: 'fail' | 'skip';
+  /** Where warnings go (skipped files). Default: console.error; null for quiet. */
+  readonly log?: ((line: string) => void) | null;
+}
+
+/** The file extensions read, compared case-insensitively. Other files are ignored. */
+export const imageExtensions: readonly string[] = ['.png', '.jpg', '.jpeg'];
+
+/** A decoded image: RGBA bytes, row-major. */
+interface Rgba {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+function decode(bytes: Buffer): Rgba {
+  const isPng = bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47;
+  const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+  if (isPng) {
+    const png = PNG.sync.read(bytes);
+    return { width: png.width, height: png.height, data: png.data };
+  }
+  if (isJpeg) {
+    return jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true });
+  }
+  throw new Error('it is neither a PNG nor a JPEG (its first bytes say otherwise)');
+}
+
+/**
+ * Converts RGBA bytes to `channels` values in [0, 1] per pixel (alpha is dropped; grayscale is
+ * 0.2989 R + 0.5870 G + 0.1140 B, as in TensorFlow) and resizes bilinearly with half-pixel centres to
+ * height × width, writing into `out`.
+ */
+function toInput(image: Rgba, height: number, width: number, channels: 1 | 3, out: Float32Array): void {
+  const { width: w, height: h, data } = image;
+  const plane = new Float32Array(w * h * channels);
+  for (let p = 0; p < w * h; p++) {
+    const r = data[4 * p] / 255;
+    const g = data[4 * p + 1] / 255;
+    const b = data[4 * p + 2] / 255;
+    if (channels === 1) plane[p] = 0.2989 * r + 0.587 * g + 0.114 * b;
+    else {
+      plane[3 * p] = r;
+      plane[3 * p + 1] = g;
+      plane[3 * p + 2] = b;
+    }
+  }
+  const scaleY = h / height;
+  const scaleX = w / width;
+  for (let y = 0; y < height; y++) {
+    const sy = Math.min(Math.max((y + 0.5) * scaleY - 0.5, 0), h - 1);
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(y0 + 1, h - 1);
+    const fy = sy - y0;
+    for (let x = 0; x < width; x++) {
+      const sx = Math.min(Math.max((x + 0.5) * scaleX - 0.5, 0), w - 1);
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(x0 + 1, w - 1);
+      const fx = sx - x0;
+      for (let c = 0; c < channels; c++) {
+        const at = (yy: number, xx: number): number => plane[(yy * w + xx) * channels + c];
+        const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
+        const bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
+        out[(y * width + x) * channels + c] = Math.min(1, Math.max(0, top + (bottom - top) * fy));
+      }
+    }
+  }
+}
+
+function checkOptions(options: ImageFolderOptions): void {
+  const { size, channels, testShare = 0.2, seed = 0, onBadImage = 'fail' } = options;
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((s) => Number.isInteger(s) && s > 0)) {
+    throw new OptionError(
+      `size must be [height, width] in whole pixels above 0; got ${JSON.stringify(size)}`,
+    );
+  }
+  if (channels !== 1 && channels !== 3) {
+    throw new OptionError(`channels must be 1 (grayscale) or 3 (RGB); got ${String(channels)}`);
+  }
+  if (!(testShare >= 0 && testShare < 1)) {
+    throw new OptionError(
+      `testShare must be in [0, 1), e.g. 0.2 for a fifth of each class; got ${testShare}`,
+    );
+  }
+  if (!Number.isFinite(seed)) throw new OptionError(`seed must be a number; got ${seed}`);
+  if (onBadImage !== 'fail' && onBadImage !== 'skip') {
+    throw new OptionError(`onBadImage must be 'fail' or 'skip'; got ${String(onBadImage)}`);
+  }
+}
+
+/**
+ * Reads a folder with one sub-folder per class into a training and a test set. The class names are
+ * the sub-folder names, sorted; label i is the i-th name. PNG and JPEG files (.png, .jpg, .jpeg, any
+ * case; the format is told by the file's first bytes) are decoded, made grayscale (channels 1) or RGB
+ * (channels 3, alpha dropped), resized bilinearly to `size` and scaled to [0, 1]: inputs shaped
+ * [count, height, width, channels]. Files with other extensions, hidden files and files directly in
+ * `folder` are ignored. In each class, `round(testShare × count)` images chosen at random by `seed`
+ * go to the test set and the rest to the training set; each set lists its images by class, then by
+ * file name.
+ *
+ * A file that does not decode stops the load with a DataError naming it (`onBadImage: 'fail'`), or is
+ * left out with a warning (`onBadImage: 'skip'`).
+ *
+ * @example
+ * const { train, test } = await loadImageFolder('./photos', { size: [32, 32], channels: 3, seed: 1 });
+ */
+export async function loadImageFolder(folder: string, options: ImageFolderOptions): Promise<DataSplit> {
+  checkOptions(options);
+  const { size, channels, testShare = 0.2, seed = 0, onBadImage = 'fail' } = options;
+  const log = options.log === undefined ? (line: string) => console.error(line) : options.log;
+  const [height, width] = size;
+
+  let entries;
+  try {
+    if (!(await stat(folder)).isDirectory()) throw new Error('not a folder');
+    entries = await readdir(folder, { withFileTypes: true });
+  } catch {
+    throw new DataError(
+      `image folder ${folder} not found; pass a folder that holds one sub-folder of images per class`,
+    );
+  }
+  const classNames = entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .map((e) => e.name)
+    .sort();
+  if (classNames.length === 0) {
+    throw new DataError(
+      `${folder} has no class sub-folders; put the images of each class in a sub-folder named after the class`,
+    );
+  }
+  if (classNames.length < 2) {
+    throw new DataError(
+      `${folder} has only one class sub-folder (${classNames[0]}); a classifier needs at least 2 classes: add another sub-folder of images`,
+    );
+  }
+
+  const exampleSize = height * width * channels;
+  const perClass: Float32Array[][] = [];
+  for (const name of classNames) {
+    const classFolder = join(folder, name);
+    const files = (await readdir(classFolder, { withFileTypes: true }))
+      .filter(
+        (e) =>
+          e.isFile() && !e.name.startsWith('.') && imageExtensions.includes(extname(e.name).toLowerCase()),
+      )
+      .map((e) => e.name)
+      .sort();
+    const images: Float32Array[] = [];
+    for (const file of files) {
+      const path = join(classFolder, file);
+      let image: Rgba;
+      try {
+        image = decode(await readFile(path));
+        if (!(image.width > 0 && image.height > 0)) throw new Error('it has no pixels');
+      } catch (e) {
+        const message = `${path} does not decode as an image (${(e as Error).message})`;
+        if (onBadImage === 'fail') {
+          throw new DataError(
+            `${message}; remove it or convert it to PNG or JPEG, or pass onBadImage: 'skip' to leave such files out`,
+          );
+        }
+        log?.(`unforget: skipping ${message}`);
+        continue;
+      }
+      const input = new Float32Array(exampleSize);
+      toInput(image, height, width, channels, input);
+      images.push(input);
+    }
+    if (images.length === 0) {
+      throw new DataError(
+        `class ${name} (${classFolder}) has no images that can be read; add PNG or JPEG files (${imageExtensions.join(', ')}) or remove the sub-folder`,
+      );
+    }
+    perClass.push(images);
+  }
+
+  const random = seededRandom(seed);
+  const trainParts: Array<{ label: number; input: Float32Array }> = [];
+  const testParts: Array<{ label: number; input: Float32Array }> = [];
+  perClass.forEach((images, label) => {
+    const testCount = Math.min(Math.round(images.length * testShare), images.length - 1);
+    const order = permutation(images.length, random);
+    const toTest = new Uint8Array(images.length);
+    for (let i = 0; i < testCount; i++) toTest[order[i]] = 1;
+    images.forEach((input, i) => (toTest[i] ? testParts : trainParts).push({ label, input }));
+  });
+  const build = (parts: Array<{ label: number; input: Float32Array }>): Dataset => {
+    const inputs = new Float32Array(parts.length * exampleSize);
+    const labels = new Int32Array(parts.length);
+    parts.forEach((part, i) => {
+      inputs.set(part.input, i * exampleSize);
+      labels[i] = part.label;
+    });
+    return { inputs, labels, shape: [parts.length, height, width, channels], classNames };
+  };
+  return { train: build(trainParts), test: build(testParts) };
+}
