@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { UnforgetError } from '../errors.js';
+import { version } from '../version.js';
+import { runCommand } from './run.js';
+
+const program = new Command('unforget')
+  .description('Teach one neural network many tasks without forgetting the old ones (TensorFlow.js).')
+  .version(version)
+  .showHelpAfterError('(run with --help for the options)');
+program.addCommand(runCommand());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof UnforgetError) {
+    console.error(`unforget: ${error.message}`);
+    process.exit(1);
+  }
+  throw error;
+}

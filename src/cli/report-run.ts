@@ -1,0 +1,46 @@
+import type { RunResult } from '../train/result.js';
+import { bytes, duration, percent, points, textTable } from './table.js';
+
+/** The accuracy matrix, metrics and costs of one run, as text for the terminal. */
+export function formatRun(r: RunResult): string {
+  const short = r.taskNames.map((_, j) => `T${j + 1}`);
+  const matrix = textTable([
+    ['after training', ...short],
+    ...r.accuracyMatrix.map((row, i) => [`T${i + 1}`, ...row.map((v) => percent(v))]),
+  ]);
+  const tasks = r.taskNames.map((name, j) => `  T${j + 1}: ${name}`).join('\n');
+  const m = r.metrics;
+  const summary = textTable(
+    [
+      ['metric', 'value'],
+      ['average accuracy', percent(m?.averageAccuracy ?? null)],
+      ['backward transfer', points(m?.backwardTransfer ?? null)],
+      ['forward transfer', points(m?.forwardTransfer ?? null)],
+      ['forgetting', points(m?.forgetting ?? null)],
+      ['training time', duration(r.cost.trainMs.reduce((a, b) => a + b, 0))],
+      ['time per step', duration(r.cost.msPerStep)],
+      ['test time per example', duration(r.cost.testMsPerExample)],
+      ['parameters', r.cost.parameters.toLocaleString('en-US')],
+      ['extra memory kept', bytes(r.cost.strategyBytes)],
+      ['needs old data', r.cost.needsOldData ? 'yes' : 'no'],
+    ],
+    'left',
+  );
+  const options = Object.entries(r.strategyOptions)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');
+  const budget = r.training.iterations ? `${r.training.iterations} steps` : `${r.training.epochs} epochs`;
+  return [
+    `${r.strategy} (${options}) on ${r.scenario}, ${r.setting}-incremental; ${budget} per task, ` +
+      `batch ${r.training.batchSize}, seed ${r.training.seed}, backend ${r.backend}` +
+      (r.stopped ? ' (stopped early)' : ''),
+    '',
+    'Tasks:',
+    tasks,
+    '',
+    'Test accuracy (row: after training task i; column: task j):',
+    matrix,
+    '',
+    summary,
+  ].join('\n');
+}

@@ -1,0 +1,172 @@
+import { Command, Option, InvalidArgumentError } from 'commander';
+import { backendNames, useBackend, type BackendName } from '../backend/select.js';
+import { OptionError } from '../errors.js';
+import { writeJsonAtomic } from '../experiments/files.js';
+import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
+import { learner } from '../model/learner.js';
+import { namedScenario, namedScenarios } from '../scenarios/named.js';
+import { settings, type Setting } from '../scenarios/types.js';
+import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
+import { train } from '../train/loop.js';
+import { progressBar } from './progress.js';
+import { formatRun } from './report-run.js';
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function wholeNumber(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
+    return n;
+  };
+}
+
+function widths(value: string): number[] {
+  const parts = value.split(',').map((p) => Number(p.trim()));
+  if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new InvalidArgumentError(`expected comma-separated positive whole numbers, e.g. 400,400; got '${value}'`);
+  }
+  return parts;
+}
+
+/** Every option any strategy takes, once each, for the command line. */
+function strategyOptions(): StrategyOption[] {
+  const seen = new Map<string, StrategyOption>();
+  for (const entry of registry) for (const o of entry.options) if (!seen.has(o.name)) seen.set(o.name, o);
+  return [...seen.values()];
+}
+
+function parseStrategyOption(o: StrategyOption) {
+  return (value: string): number | string => {
+    if (o.kind === 'choice') {
+      if (!o.choices?.includes(value)) throw new InvalidArgumentError(`use one of: ${o.choices?.join(', ')}`);
+      return value;
+    }
+    const n = Number(value);
+    if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(`expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`);
+    }
+    return n;
+  };
+}
+
+interface RunFlags {
+  scenario: string;
+  setting: Setting;
+  tasks?: number;
+  strategy: string;
+  backbone: 'mlp' | 'cnn';
+  hidden: number[];
+  filters: number[];
+  epochs: number;
+  iterations?: number;
+  batchSize: number;
+  seed: number;
+  backend: BackendName | 'auto';
+  output?: string;
+  json?: boolean;
+  progress: boolean;
+  [option: string]: unknown;
+}
+
+export function runCommand(): Command {
+  const command = new Command('run')
+    .description('learn a scenario task after task with one strategy; print the accuracy matrix and metrics')
+    .addOption(
+      new Option('--scenario <name>', 'which tasks to learn')
+        .choices(namedScenarios.map((s) => s.name))
+        .default('split-mnist'),
+    )
+    .addOption(new Option('--setting <setting>', 'task-, domain- or class-incremental').choices(settings).default('task'))
+    .option('--tasks <n>', 'number of tasks (default: the scenario’s own)', wholeNumber(1))
+    .addOption(
+      new Option('--strategy <name>', 'the continual-learning method')
+        .choices(registry.map((e) => e.name))
+        .default('finetune'),
+    )
+    .addOption(new Option('--backbone <kind>', 'the network').choices(backboneKinds).default('mlp'))
+    .option('--hidden <widths>', 'hidden layer widths of the mlp', widths, [400, 400])
+    .option('--filters <counts>', 'filters of each convolution of the cnn', widths, [32, 64])
+    .option('--epochs <n>', 'passes over each task’s training data', wholeNumber(1), 4)
+    .option('--iterations <n>', 'optimizer steps per task (instead of epochs)', wholeNumber(1))
+    .option('--batch-size <n>', 'examples per step', wholeNumber(1), 128)
+    .option('--seed <n>', 'seeds weights, data order and scenario', wholeNumber(0), 0)
+    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', ...backendNames]).default('auto'))
+    .option('--output <file>', 'write the result as JSON to this file')
+    .option('--json', 'print the result as JSON instead of a table')
+    .option('--no-progress', 'do not draw the progress bar');
+  for (const o of strategyOptions()) {
+    const users = registry.filter((e) => e.options.some((x) => x.name === o.name)).map((e) => e.name);
+    const note = users.length === registry.length ? '' : ` [${users.join(', ')}]`;
+    command.option(`--${kebab(o.name)} <value>`, `${o.description}${note}`, parseStrategyOption(o));
+  }
+  command.addHelpText(
+    'after',
+    [
+      '',
+      'Scenarios:',
+      ...namedScenarios.map((s) => `  ${s.name.padEnd(16)} ${s.summary}`),
+      '',
+      'Strategies:',
+      ...registry.map((e) => `  ${e.name.padEnd(18)} ${e.summary}`),
+      '',
+      'Example:',
+      '  unforget run --scenario split-mnist --setting task --strategy finetune --epochs 4 --batch-size 128',
+    ].join('\n'),
+  );
+  command.action(async (flags: RunFlags) => runAction(flags));
+  return command;
+}
+
+async function runAction(flags: RunFlags): Promise<void> {
+  const entry = strategyEntry(flags.strategy);
+  const given: Record<string, number | string> = {};
+  for (const o of strategyOptions()) {
+    const value = flags[o.name];
+    if (value === undefined) continue;
+    if (!entry.options.some((x) => x.name === o.name)) {
+      throw new OptionError(`the ${entry.name} strategy takes no --${kebab(o.name)}; its options are: ` +
+        entry.options.map((x) => `--${kebab(x.name)}`).join(', '));
+    }
+    given[o.name] = value as number | string;
+  }
+  const strategy = entry.create(given);
+  const backend = await useBackend(flags.backend);
+  const scenario = await namedScenario(flags.scenario).build({
+    setting: flags.setting,
+    tasks: flags.tasks,
+    seed: flags.seed,
+  });
+  const backbone: BackboneSpec =
+    flags.backbone === 'cnn' ? { kind: 'cnn', filters: flags.filters } : { kind: 'mlp', hidden: flags.hidden };
+  const model = learner({ backbone, scenario, seed: flags.seed });
+  const bar = flags.progress && !flags.json ? progressBar() : undefined;
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    bar?.stop();
+    console.error('unforget: stopping after this step (press Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  try {
+    const result = await train(model, scenario, strategy, {
+      epochs: flags.epochs,
+      iterations: flags.iterations,
+      batchSize: flags.batchSize,
+      seed: flags.seed,
+      signal: controller.signal,
+      onProgress: bar?.update,
+    });
+    bar?.stop();
+    if (flags.output) await writeJsonAtomic(flags.output, result);
+    console.log(flags.json ? JSON.stringify(result, null, 2) : formatRun(result));
+    if (flags.output && !flags.json) console.log(`\nresult written to ${flags.output}`);
+    if (result.backend !== backend) throw new OptionError(`backend changed during the run (${backend} → ${result.backend})`);
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', onInterrupt);
+    model.dispose();
+    strategy.dispose?.();
+  }
+}

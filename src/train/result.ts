@@ -1,0 +1,35 @@
+import type { Metrics } from '../eval/metrics.js';
+import type { Setting } from '../scenarios/types.js';
+
+/** What one run of a strategy over a scenario produced: the accuracy matrix, metrics and costs. */
+export interface RunResult {
+  scenario: string;
+  setting: Setting;
+  strategy: string;
+  strategyOptions: Record<string, number | string | boolean>;
+  training: { epochs: number | null; iterations: number | null; batchSize: number; seed: number };
+  backend: string;
+  versions: { unforget: string; tfjs: string };
+  taskNames: string[];
+  /** R[i][j]: test accuracy on task j after training tasks 0..i. Rows exist for the tasks trained. */
+  accuracyMatrix: number[][];
+  /** Test accuracy on each task before any training (the reference for forward transfer). */
+  initialAccuracy: number[];
+  /** Null when training stopped early (there is no full matrix to summarise). */
+  metrics: Metrics | null;
+  cost: {
+    /** Wall time to learn each task, including the strategy's work before and after, in ms. */
+    trainMs: number[];
+    /** Mean training time per optimizer step over the run, in ms. */
+    msPerStep: number;
+    /** Time to test every task after the last one, per test example, in ms. */
+    testMsPerExample: number;
+    /** Weights in the trunk and all heads. */
+    parameters: number;
+    /** Bytes the strategy keeps beyond the network (snapshots, Fisher, masks, stored data). */
+    strategyBytes: number;
+    needsOldData: boolean;
+  };
+  /** True when training was stopped (by an abort signal) before the last task. */
+  stopped: boolean;
+}

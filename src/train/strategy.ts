@@ -1,0 +1,84 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { Learner } from '../model/learner.js';
+import type { Scenario } from '../scenarios/types.js';
+import type { Random } from '../random.js';
+
+export type OptimizerName = 'adam' | 'sgd';
+export const optimizerNames: readonly OptimizerName[] = ['adam', 'sgd'];
+
+/** Options every strategy takes: how its steps are taken. */
+export interface StepOptions {
+  /** Default 1e-3. */
+  learningRate?: number;
+  /** Default 'adam'. */
+  optimizer?: OptimizerName;
+  /** Momentum for SGD. Default 0 (plain SGD). */
+  momentum?: number;
+}
+
+/** A mini-batch as the training loop hands it to a strategy. */
+export interface Batch {
+  /** The inputs, [size, ...exampleShape]. */
+  readonly x: tf.Tensor;
+  /** The trunk's output for `x` (in training mode), [size, features]; gradients flow through it. */
+  readonly features: tf.Tensor2D;
+  /** Which task each example comes from. */
+  readonly tasks: Int32Array;
+  /** Each example's index in its task's training set. */
+  readonly indices: Int32Array;
+  /** Each example's target among the outputs of its head. */
+  readonly targets: Int32Array;
+}
+
+/** An extra round of training inside a task (LwF's warm-up, PackNet's retraining). */
+export interface Phase {
+  /** Shown in progress reports, e.g. 'warm-up'. */
+  readonly name: string;
+  /** Passes over the task's training data. */
+  readonly epochs: number;
+  /** The variables this phase trains. Default: the strategy's `trainableVariables`. */
+  readonly variables?: tf.Variable[];
+  /** Add the strategy's `extraLoss`. Default true. */
+  readonly extraLoss?: boolean;
+}
+
+/** What a strategy sees of the task being learned. */
+export interface TaskContext {
+  readonly learner: Learner;
+  readonly scenario: Scenario;
+  /** The index of the task being learned. */
+  readonly task: number;
+  /** Seeded randomness for this run. */
+  readonly random: Random;
+  /** Runs an extra phase of training on the current task's training data. */
+  fit(phase: Phase): Promise<void>;
+}
+
+/**
+ * A continual-learning method: the one training loop plus a few hooks. Every hook is optional; a
+ * strategy with none is plain fine-tuning.
+ */
+export interface Strategy {
+  /** The method's name, e.g. 'finetune'. */
+  readonly name: string;
+  /** Whether it trains on earlier tasks' data (which a user may no longer have). */
+  readonly needsOldData: boolean;
+  /** The options in force, defaults filled in, as saved with results. */
+  readonly options: Readonly<Required<StepOptions>> & Readonly<Record<string, number | string | boolean>>;
+  /** Which tasks' training data the current task trains on. Default: the current task only. */
+  trainingTasks?(ctx: TaskContext): number[];
+  /** Before training a task: freeze layers, snapshot the old model, record targets. */
+  prepareTask?(ctx: TaskContext): void | Promise<void>;
+  /** The variables the optimizer updates. Default: the trainable trunk weights and the heads trained. */
+  trainableVariables?(ctx: TaskContext): tf.Variable[];
+  /** A term added to the loss of every step (runs inside the gradient tape). */
+  extraLoss?(ctx: TaskContext, batch: Batch): tf.Scalar | undefined;
+  /** After every optimizer step: keep frozen weights frozen, re-apply masks. */
+  afterStep?(ctx: TaskContext): void;
+  /** After a task's training: compute the Fisher information, prune, store a mask. */
+  finishTask?(ctx: TaskContext): void | Promise<void>;
+  /** Bytes the strategy keeps beyond the learner itself (snapshots, Fisher, masks, stored data). */
+  memoryBytes?(): number;
+  /** Frees every tensor the strategy holds. */
+  dispose?(): void;
+}
