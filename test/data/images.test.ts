@@ -100,6 +100,15 @@ test('grayscale uses the luma weights and drops alpha', async () => {
   close(train.inputs[4], 0.114, 1e-6);
 });
 
+test('grayscale PNG files are read as RGB with equal channels', async () => {
+  const image = new PNG({ width: 1, height: 1 });
+  image.data.set([200, 200, 200, 255]);
+  const gray = PNG.sync.write(image, { colorType: 0, inputColorType: 6 });
+  const folder = await fixture({ 'a/gray.png': gray, 'b/red.png': png(1, 1, () => red) });
+  const { train } = await loadImageFolder(folder, { size: [1, 1], channels: 3, testShare: 0 });
+  assert.deepEqual([...train.inputs], [200 / 255, 200 / 255, 200 / 255, 1, 0, 0].map(Math.fround));
+});
+
 test('resizing is bilinear with half-pixel centres', async () => {
   // A 4×1 ramp 0, 80, 160, 240 shrunk to 2×1 samples at x = 0.5 and 2.5: 40 and 200.
   const ramp = png(4, 1, (x) => [80 * x, 80 * x, 80 * x]);
