@@ -41,7 +41,7 @@ export function buildBackbone(spec: BackboneSpec, inputShape: readonly number[],
   if (spec.kind === 'mlp') {
     const hidden = spec.hidden ?? [400, 400];
     checkWidths('hidden layer widths', hidden);
-    x = tf.layers.flatten({ name: 'flatten' }).apply(input) as tf.SymbolicTensor;
+    x = inputShape.length > 1 ? (tf.layers.flatten({ name: 'flatten' }).apply(input) as tf.SymbolicTensor) : input;
     hidden.forEach((units, i) => {
       x = tf.layers
         .dense({ units, activation: 'relu', kernelInitializer: init(), name: `dense${i + 1}` })

@@ -19,28 +19,47 @@ export function rotateImages(d: Dataset, degrees: number): Dataset {
   if (height === undefined || width === undefined) {
     throw new OptionError(`rotation needs images of shape [height, width, channels]; got [${d.shape.slice(1)}]`);
   }
+  // The same rotation applies to every image, so work out once, for each output pixel, which four
+  // source pixels it blends and with what weights (inverse mapping; outside the image counts as 0).
+  const pixels = height * width;
+  const sources = new Int32Array(pixels * 4).fill(-1);
+  const weights = new Float32Array(pixels * 4);
   const rad = (degrees * Math.PI) / 180;
   const cos = Math.cos(rad);
   const sin = Math.sin(rad);
   const cy = (height - 1) / 2;
   const cx = (width - 1) / 2;
-  return mapExamples(d, (x, out) => {
-    for (let r = 0; r < height; r++) {
-      for (let c = 0; c < width; c++) {
-        // Inverse mapping: where in the source does this output pixel come from?
-        const sy = cos * (r - cy) + sin * (c - cx) + cy;
-        const sx = -sin * (r - cy) + cos * (c - cx) + cx;
-        const y0 = Math.floor(sy);
-        const x0 = Math.floor(sx);
-        const fy = sy - y0;
-        const fx = sx - x0;
-        for (let ch = 0; ch < channels; ch++) {
-          const at = (y: number, xx: number) =>
-            y >= 0 && y < height && xx >= 0 && xx < width ? x[(y * width + xx) * channels + ch] : 0;
-          out[(r * width + c) * channels + ch] =
-            (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) +
-            fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+  for (let r = 0; r < height; r++) {
+    for (let c = 0; c < width; c++) {
+      const sy = cos * (r - cy) + sin * (c - cx) + cy;
+      const sx = -sin * (r - cy) + cos * (c - cx) + cx;
+      const y0 = Math.floor(sy);
+      const x0 = Math.floor(sx);
+      const fy = sy - y0;
+      const fx = sx - x0;
+      const corners = [
+        [y0, x0, (1 - fy) * (1 - fx)],
+        [y0, x0 + 1, (1 - fy) * fx],
+        [y0 + 1, x0, fy * (1 - fx)],
+        [y0 + 1, x0 + 1, fy * fx],
+      ];
+      corners.forEach(([y, x, w], k) => {
+        if (y >= 0 && y < height && x >= 0 && x < width) {
+          sources[(r * width + c) * 4 + k] = y * width + x;
+          weights[(r * width + c) * 4 + k] = w;
         }
+      });
+    }
+  }
+  return mapExamples(d, (x, out) => {
+    for (let p = 0; p < pixels; p++) {
+      for (let ch = 0; ch < channels; ch++) {
+        let v = 0;
+        for (let k = 0; k < 4; k++) {
+          const s = sources[p * 4 + k];
+          if (s >= 0) v += weights[p * 4 + k] * x[s * channels + ch];
+        }
+        out[p * channels + ch] = v;
       }
     }
   });

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { RunResult } from '../../src/train/result.js';
+
+const exec = promisify(execFile);
+const cli = ['--import', 'tsx', 'src/cli/main.ts'];
+
+async function unforget(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [...cli, ...args], {
+      env: { ...process.env, NO_COLOR: '1' },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('run prints the accuracy matrix and writes the result as JSON', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'unforget-cli-'));
+  const output = join(folder, 'nested', 'run.json');
+  const r = await unforget(
+    'run',
+    '--scenario',
+    'split-mnist',
+    '--tasks',
+    '2',
+    '--hidden',
+    '32',
+    '--iterations',
+    '20',
+    '--batch-size',
+    '64',
+    '--strategy',
+    'finetune',
+    '--learning-rate',
+    '0.003',
+    '--output',
+    output,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /using the TensorFlow.js '\w+' backend/);
+  assert.match(r.stdout, /Test accuracy \(row: after training task i; column: task j\)/);
+  assert.match(r.stdout, /average accuracy\s+\d+\.\d%/);
+  assert.match(r.stdout, /learningRate=0.003/);
+  const saved = JSON.parse(await readFile(output, 'utf8')) as RunResult;
+  assert.equal(saved.strategy, 'finetune');
+  assert.equal(saved.accuracyMatrix.length, 2);
+  assert.equal(saved.training.iterations, 20);
+  assert.ok(saved.accuracyMatrix[1][1] > 0.5, `second task ${saved.accuracyMatrix[1][1]}`);
+  await rm(folder, { recursive: true });
+});
+
+test('--json prints the result instead of the table', async () => {
+  const r = await unforget(
+    'run',
+    '--tasks',
+    '2',
+    '--hidden',
+    '8',
+    '--iterations',
+    '2',
+    '--strategy',
+    'joint',
+    '--json',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout) as RunResult;
+  assert.equal(result.strategy, 'joint');
+  assert.equal(result.cost.needsOldData, true);
+});
+
+test('bad options fail with a message that says what to do', async () => {
+  const unknown = await unforget('run', '--epochs-per-task', '3');
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /unknown option '--epochs-per-task'/);
+  const strategy = await unforget('run', '--strategy', 'magic');
+  assert.notEqual(strategy.code, 0);
+  assert.match(strategy.stderr, /Allowed choices are finetune, featureExtraction, joint/);
+  const wrongOption = await unforget('run', '--strategy', 'joint', '--freeze-layers', '1');
+  assert.equal(wrongOption.code, 1);
+  assert.match(
+    wrongOption.stderr,
+    /the joint strategy takes no --freeze-layers; its options are: --learning-rate/,
+  );
+  const tasks = await unforget('run', '--tasks', '3');
+  assert.equal(tasks.code, 1);
+  assert.match(tasks.stderr, /10 classes cannot be split evenly into 3 tasks; use tasks = 1, 2, 5, 10/);
+  const help = await unforget('run', '--help');
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /--learning-rate <value>/);
+  assert.match(help.stdout, /Scenarios:/);
+});
