@@ -9,7 +9,8 @@ export function progressBar(): { update(p: Progress): void; stop(): void } {
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: 'task {task}/{tasks} {phase} epoch {epoch}/{epochs} |{bar}| {percentage}% | loss {loss} | {speed} ex/s',
+      format:
+        'task {task}/{tasks} {phase} epoch {epoch}/{epochs} |{bar}| {percentage}% | loss {loss} | {speed} ex/s',
       hideCursor: true,
       clearOnComplete: true,
     },

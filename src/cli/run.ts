@@ -16,7 +16,8 @@ const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase(
 function wholeNumber(min: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
     return n;
   };
 }
@@ -24,7 +25,9 @@ function wholeNumber(min: number) {
 function widths(value: string): number[] {
   const parts = value.split(',').map((p) => Number(p.trim()));
   if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new InvalidArgumentError(`expected comma-separated positive whole numbers, e.g. 400,400; got '${value}'`);
+    throw new InvalidArgumentError(
+      `expected comma-separated positive whole numbers, e.g. 400,400; got '${value}'`,
+    );
   }
   return parts;
 }
@@ -44,7 +47,9 @@ function parseStrategyOption(o: StrategyOption) {
     }
     const n = Number(value);
     if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(`expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`);
+      throw new InvalidArgumentError(
+        `expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`,
+      );
     }
     return n;
   };
@@ -54,6 +59,7 @@ interface RunFlags {
   scenario: string;
   setting: Setting;
   tasks?: number;
+  data?: string;
   strategy: string;
   backbone: 'mlp' | 'cnn';
   hidden: number[];
@@ -77,7 +83,12 @@ export function runCommand(): Command {
         .choices(namedScenarios.map((s) => s.name))
         .default('split-mnist'),
     )
-    .addOption(new Option('--setting <setting>', 'task-, domain- or class-incremental').choices(settings).default('task'))
+    .addOption(
+      new Option('--setting <setting>', 'task-, domain- or class-incremental')
+        .choices(settings)
+        .default('task'),
+    )
+    .option('--data <folder>', 'the folder of the fashion scenarios (IDX files) or of the images scenario')
     .option('--tasks <n>', 'number of tasks (default: the scenario’s own)', wholeNumber(1))
     .addOption(
       new Option('--strategy <name>', 'the continual-learning method')
@@ -91,7 +102,11 @@ export function runCommand(): Command {
     .option('--iterations <n>', 'optimizer steps per task (instead of epochs)', wholeNumber(1))
     .option('--batch-size <n>', 'examples per step', wholeNumber(1), 128)
     .option('--seed <n>', 'seeds weights, data order and scenario', wholeNumber(0), 0)
-    .addOption(new Option('--backend <name>', 'TensorFlow.js backend').choices(['auto', ...backendNames]).default('auto'))
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend')
+        .choices(['auto', ...backendNames])
+        .default('auto'),
+    )
     .option('--output <file>', 'write the result as JSON to this file')
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
@@ -125,8 +140,10 @@ async function runAction(flags: RunFlags): Promise<void> {
     const value = flags[o.name];
     if (value === undefined) continue;
     if (!entry.options.some((x) => x.name === o.name)) {
-      throw new OptionError(`the ${entry.name} strategy takes no --${kebab(o.name)}; its options are: ` +
-        entry.options.map((x) => `--${kebab(x.name)}`).join(', '));
+      throw new OptionError(
+        `the ${entry.name} strategy takes no --${kebab(o.name)}; its options are: ` +
+          entry.options.map((x) => `--${kebab(x.name)}`).join(', '),
+      );
     }
     given[o.name] = value as number | string;
   }
@@ -136,9 +153,12 @@ async function runAction(flags: RunFlags): Promise<void> {
     setting: flags.setting,
     tasks: flags.tasks,
     seed: flags.seed,
+    data: flags.data,
   });
   const backbone: BackboneSpec =
-    flags.backbone === 'cnn' ? { kind: 'cnn', filters: flags.filters } : { kind: 'mlp', hidden: flags.hidden };
+    flags.backbone === 'cnn'
+      ? { kind: 'cnn', filters: flags.filters }
+      : { kind: 'mlp', hidden: flags.hidden };
   const model = learner({ backbone, scenario, seed: flags.seed });
   const bar = flags.progress && !flags.json ? progressBar() : undefined;
   const controller = new AbortController();
@@ -162,7 +182,8 @@ async function runAction(flags: RunFlags): Promise<void> {
     if (flags.output) await writeJsonAtomic(flags.output, result);
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatRun(result));
     if (flags.output && !flags.json) console.log(`\nresult written to ${flags.output}`);
-    if (result.backend !== backend) throw new OptionError(`backend changed during the run (${backend} → ${result.backend})`);
+    if (result.backend !== backend)
+      throw new OptionError(`backend changed during the run (${backend} → ${result.backend})`);
   } finally {
     bar?.stop();
     process.off('SIGINT', onInterrupt);

@@ -7,7 +7,13 @@ import { taskTargets, type Scenario } from '../scenarios/types.js';
  * Test accuracy on task `task` after `seen + 1` tasks were learned. In the class setting the outputs of
  * every class up to task max(task, seen) compete; in the task setting the task's own head is used.
  */
-export function taskAccuracy(learner: Learner, scenario: Scenario, task: number, seen: number, batchSize = 1000): number {
+export function taskAccuracy(
+  learner: Learner,
+  scenario: Scenario,
+  task: number,
+  seen: number,
+  batchSize = 1000,
+): number {
   const data = scenario.tasks[task].test;
   const targets = taskTargets(scenario, task, 'test');
   const n = exampleCount(data);
@@ -16,7 +22,10 @@ export function taskAccuracy(learner: Learner, scenario: Scenario, task: number,
   for (let start = 0; start < n; start += batchSize) {
     const count = Math.min(batchSize, n - start);
     const predicted = tf.tidy(() => {
-      const x = tf.tensor(data.inputs.subarray(start * size, (start + count) * size), [count, ...data.shape.slice(1)]);
+      const x = tf.tensor(data.inputs.subarray(start * size, (start + count) * size), [
+        count,
+        ...data.shape.slice(1),
+      ]);
       return learner.logits(x, task, seen).argMax(1);
     });
     const labels = predicted.dataSync();

@@ -20,7 +20,9 @@ function mean(values: number[]): number | null {
 function checkSquare(R: readonly (readonly number[])[]): number {
   const T = R.length;
   if (T === 0 || R.some((row) => row.length !== T)) {
-    throw new RangeError(`the accuracy matrix must be T×T with T ≥ 1; got ${R.map((r) => r.length).join(', ')}`);
+    throw new RangeError(
+      `the accuracy matrix must be T×T with T ≥ 1; got ${R.map((r) => r.length).join(', ')}`,
+    );
   }
   return T;
 }

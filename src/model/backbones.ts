@@ -41,7 +41,10 @@ export function buildBackbone(spec: BackboneSpec, inputShape: readonly number[],
   if (spec.kind === 'mlp') {
     const hidden = spec.hidden ?? [400, 400];
     checkWidths('hidden layer widths', hidden);
-    x = inputShape.length > 1 ? (tf.layers.flatten({ name: 'flatten' }).apply(input) as tf.SymbolicTensor) : input;
+    x =
+      inputShape.length > 1
+        ? (tf.layers.flatten({ name: 'flatten' }).apply(input) as tf.SymbolicTensor)
+        : input;
     hidden.forEach((units, i) => {
       x = tf.layers
         .dense({ units, activation: 'relu', kernelInitializer: init(), name: `dense${i + 1}` })
@@ -60,7 +63,13 @@ export function buildBackbone(spec: BackboneSpec, inputShape: readonly number[],
     x = input;
     filters.forEach((f, i) => {
       x = tf.layers
-        .conv2d({ filters: f, kernelSize: 3, activation: 'relu', kernelInitializer: init(), name: `conv${i + 1}` })
+        .conv2d({
+          filters: f,
+          kernelSize: 3,
+          activation: 'relu',
+          kernelInitializer: init(),
+          name: `conv${i + 1}`,
+        })
         .apply(x) as tf.SymbolicTensor;
       x = tf.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }).apply(x) as tf.SymbolicTensor;
     });

@@ -38,7 +38,11 @@ export class Learner {
   readonly beforeForward: ((task: number) => void)[] = [];
   private readonly featureSize: number;
 
-  constructor(trunk: tf.LayersModel, layout: ScenarioLayout, options: { seed?: number; pretrained?: boolean } = {}) {
+  constructor(
+    trunk: tf.LayersModel,
+    layout: ScenarioLayout,
+    options: { seed?: number; pretrained?: boolean } = {},
+  ) {
     this.trunk = trunk;
     this.layout = layoutOf(layout);
     this.pretrained = options.pretrained ?? false;
@@ -109,7 +113,8 @@ export class Learner {
           '(pass a batch: [count, ...exampleShape])',
       );
     }
-    if (this.trainedTasks === 0) throw new TaskError('the learner has not been trained on any task yet; train it first');
+    if (this.trainedTasks === 0)
+      throw new TaskError('the learner has not been trained on any task yet; train it first');
     if (task === undefined) {
       if (this.setting === 'task') {
         throw new TaskError(

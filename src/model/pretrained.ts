@@ -30,18 +30,26 @@ export function fromPretrained(model: tf.LayersModel, options: PretrainedOptions
   let cut: tf.layers.Layer;
   if (options.cutAt === undefined) {
     if (model.layers.length < 2) {
-      throw new ModelError('the model has a single layer; there is nothing to keep once its classifier is cut off');
+      throw new ModelError(
+        'the model has a single layer; there is nothing to keep once its classifier is cut off',
+      );
     }
     cut = model.layers[model.layers.length - 2];
   } else {
     if (!names.includes(options.cutAt)) {
-      throw new ModelError(`the model has no layer named '${options.cutAt}'; its layers are: ${names.join(', ')}`);
+      throw new ModelError(
+        `the model has no layer named '${options.cutAt}'; its layers are: ${names.join(', ')}`,
+      );
     }
     cut = model.getLayer(options.cutAt);
   }
   if (Array.isArray(cut.output)) {
     throw new ModelError(`layer '${cut.name}' has several outputs; cut at a layer with one output`);
   }
-  const trunk = tf.model({ inputs: model.inputs, outputs: cut.output as tf.SymbolicTensor, name: 'pretrained-trunk' });
+  const trunk = tf.model({
+    inputs: model.inputs,
+    outputs: cut.output as tf.SymbolicTensor,
+    name: 'pretrained-trunk',
+  });
   return new Learner(trunk, options.scenario, { seed: options.seed, pretrained: true });
 }

@@ -1,4 +1,6 @@
 import type { DataSplit } from '../data/dataset.js';
+import { loadFashionMnist } from '../data/idx.js';
+import { loadImageFolder } from '../data/images.js';
 import { loadMnist } from '../data/mnist.js';
 import { OptionError } from '../errors.js';
 import { permuted } from './permuted.js';
@@ -13,6 +15,8 @@ export interface NamedScenarioOptions {
   /** Number of tasks, where the scenario lets it vary. */
   tasks?: number;
   seed?: number;
+  /** A folder to read: Fashion-MNIST's IDX files, or images with one sub-folder per class. */
+  data?: string;
 }
 
 export interface NamedScenario {
@@ -22,6 +26,13 @@ export interface NamedScenario {
 }
 
 const mnist = async (): Promise<DataSplit> => loadMnist();
+const fashion = (o: NamedScenarioOptions): Promise<DataSplit> => loadFashionMnist(o.data);
+
+const onlyTwo = (name: string, o: NamedScenarioOptions) => {
+  if (o.tasks !== undefined && o.tasks !== 2) {
+    throw new OptionError(`${name} always has 2 tasks (old, then new); got tasks = ${o.tasks}`);
+  }
+};
 
 /** The scenarios the command line and web page know by name. */
 export const namedScenarios: NamedScenario[] = [
@@ -44,9 +55,7 @@ export const namedScenarios: NamedScenario[] = [
     name: 'mnist-transfer',
     summary: 'bundled MNIST, an old task (digits 0-4) then a new one (digits 5-9)',
     build: async (o) => {
-      if (o.tasks !== undefined && o.tasks !== 2) {
-        throw new OptionError(`mnist-transfer always has 2 tasks (old, then new); got tasks = ${o.tasks}`);
-      }
+      onlyTwo('mnist-transfer', o);
       const data = await mnist();
       return transfer(
         { data, classes: [0, 1, 2, 3, 4], name: 'old: digits 0-4' },
@@ -55,13 +64,48 @@ export const namedScenarios: NamedScenario[] = [
       );
     },
   },
+  {
+    name: 'split-fashion',
+    summary: 'Fashion-MNIST (Debian dataset-fashion-mnist, or --data), classes split into tasks (default 5)',
+    build: async (o) => split(await fashion(o), { name: 'split-fashion', ...o }),
+  },
+  {
+    name: 'permuted-fashion',
+    summary: 'Fashion-MNIST, a fixed pixel permutation per task (default 10 tasks)',
+    build: async (o) => permuted(await fashion(o), { name: 'permuted-fashion', ...o }),
+  },
+  {
+    name: 'fashion-to-mnist',
+    summary: 'a network learns clothing (Fashion-MNIST) first, then the bundled digits',
+    build: async (o) => {
+      onlyTwo('fashion-to-mnist', o);
+      return transfer(
+        { data: await fashion(o), name: 'old: clothing (Fashion-MNIST)' },
+        { data: await mnist(), name: 'new: digits (MNIST)' },
+        { name: 'fashion-to-mnist', setting: o.setting },
+      );
+    },
+  },
+  {
+    name: 'images',
+    summary:
+      'your images (--data folder, one sub-folder per class, 28×28 grayscale), classes split into tasks (default 2)',
+    build: async (o) => {
+      if (!o.data)
+        throw new OptionError('the images scenario needs --data <folder> with one sub-folder per class');
+      const data = await loadImageFolder(o.data, { size: [28, 28], channels: 1, seed: o.seed });
+      return split(data, { name: 'images', tasks: 2, ...o });
+    },
+  },
 ];
 
 /** Looks a scenario up by name; the error lists the names there are. */
 export function namedScenario(name: string): NamedScenario {
   const found = namedScenarios.find((s) => s.name === name);
   if (!found) {
-    throw new OptionError(`unknown scenario '${name}'; use one of: ${namedScenarios.map((s) => s.name).join(', ')}`);
+    throw new OptionError(
+      `unknown scenario '${name}'; use one of: ${namedScenarios.map((s) => s.name).join(', ')}`,
+    );
   }
   return found;
 }

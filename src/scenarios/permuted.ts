@@ -15,7 +15,12 @@ export interface PermutedOptions {
 }
 
 /** The fixed pixel permutation of each task, derived from the seed alone. */
-export function taskPermutations(tasks: number, size: number, seed: number, originalFirst = true): Int32Array[] {
+export function taskPermutations(
+  tasks: number,
+  size: number,
+  seed: number,
+  originalFirst = true,
+): Int32Array[] {
   const random = seededRandom(seed);
   return Array.from({ length: tasks }, (_, t) => {
     const p = permutation(size, random);

@@ -17,7 +17,9 @@ export interface RotatedOptions {
 export function rotateImages(d: Dataset, degrees: number): Dataset {
   const [, height, width, channels = 1] = d.shape;
   if (height === undefined || width === undefined) {
-    throw new OptionError(`rotation needs images of shape [height, width, channels]; got [${d.shape.slice(1)}]`);
+    throw new OptionError(
+      `rotation needs images of shape [height, width, channels]; got [${d.shape.slice(1)}]`,
+    );
   }
   // The same rotation applies to every image, so work out once, for each output pixel, which four
   // source pixels it blends and with what weights (inverse mapping; outside the image counts as 0).
@@ -73,7 +75,9 @@ export function rotated(data: DataSplit, options: RotatedOptions = {}): Scenario
   const tasks = checkCount('tasks', options.angles?.length ?? options.tasks ?? 5, 1);
   const angles = options.angles ?? Array.from({ length: tasks }, (_, t) => (180 * t) / tasks);
   if (options.angles && options.tasks !== undefined && options.tasks !== options.angles.length) {
-    throw new OptionError(`tasks is ${options.tasks} but ${options.angles.length} angles were given; give one angle per task`);
+    throw new OptionError(
+      `tasks is ${options.tasks} but ${options.angles.length} angles were given; give one angle per task`,
+    );
   }
   const classes = train.classNames.map((_, i) => i);
   return {

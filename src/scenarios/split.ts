@@ -33,7 +33,9 @@ export function split(data: DataSplit, options: SplitOptions = {}): Scenario {
     order = [...options.classOrder];
     const sorted = [...order].sort((a, b) => a - b);
     if (sorted.length !== classCount || sorted.some((c, i) => c !== i)) {
-      throw new OptionError(`classOrder must list each class 0..${classCount - 1} once; got [${order.join(', ')}]`);
+      throw new OptionError(
+        `classOrder must list each class 0..${classCount - 1} once; got [${order.join(', ')}]`,
+      );
     }
   } else if (options.shuffleClasses) {
     order = Array.from(permutation(classCount, seededRandom(options.seed ?? 0)));

@@ -25,7 +25,9 @@ function transferTask(part: TransferPart, fallbackName: string): Task {
   const classes = part.classes ? [...part.classes] : all;
   for (const c of classes) {
     if (!all.includes(c)) {
-      throw new OptionError(`${fallbackName} task: class ${c} does not exist; the data has classes 0..${all.length - 1}`);
+      throw new OptionError(
+        `${fallbackName} task: class ${c} does not exist; the data has classes 0..${all.length - 1}`,
+      );
     }
   }
   const classNames = classes.map((c) => train.classNames[c]);
@@ -42,7 +44,11 @@ function transferTask(part: TransferPart, fallbackName: string): Task {
  * Transfer: an "old" task the network learns first, then a "new" one, possibly from another dataset
  * (e.g. Fashion-MNIST, then MNIST). Both must have examples of the same shape.
  */
-export function transfer(oldPart: TransferPart, newPart: TransferPart, options: TransferOptions = {}): Scenario {
+export function transfer(
+  oldPart: TransferPart,
+  newPart: TransferPart,
+  options: TransferOptions = {},
+): Scenario {
   const setting = checkSetting(options.setting);
   const oldTask = transferTask(oldPart, 'old');
   const newTask = transferTask(newPart, 'new');

@@ -42,7 +42,11 @@ export function layoutOf(scenario: ScenarioLayout): ScenarioLayout {
     name: scenario.name,
     setting: scenario.setting,
     inputShape: [...scenario.inputShape],
-    tasks: scenario.tasks.map((t) => ({ name: t.name, classes: [...t.classes], classNames: [...t.classNames] })),
+    tasks: scenario.tasks.map((t) => ({
+      name: t.name,
+      classes: [...t.classes],
+      classNames: [...t.classNames],
+    })),
   };
 }
 

@@ -38,7 +38,11 @@ export const registry: readonly StrategyEntry[] = [
     needsOldData: false,
     options: [
       ...stepOptionList,
-      { name: 'freezeLayers', kind: 'integer', description: 'leading trunk layers to keep frozen (default 0)' },
+      {
+        name: 'freezeLayers',
+        kind: 'integer',
+        description: 'leading trunk layers to keep frozen (default 0)',
+      },
     ],
     create: (o) => finetune(o as FinetuneOptions),
   },
@@ -62,7 +66,9 @@ export const registry: readonly StrategyEntry[] = [
 export function strategyEntry(name: string): StrategyEntry {
   const entry = registry.find((e) => e.name.toLowerCase() === name.toLowerCase());
   if (!entry) {
-    throw new OptionError(`unknown strategy '${name}'; use one of: ${registry.map((e) => e.name).join(', ')}`);
+    throw new OptionError(
+      `unknown strategy '${name}'; use one of: ${registry.map((e) => e.name).join(', ')}`,
+    );
   }
   return entry;
 }

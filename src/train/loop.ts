@@ -124,7 +124,8 @@ class TaskRun implements TaskContext {
     const perEpoch = Math.ceil(examples.length / batchSize);
     const steps = phase.iterations ?? phase.epochs * perEpoch;
     const epochs = Math.ceil(steps / perEpoch);
-    const variables = phase.variables ?? strategy.trainableVariables?.(this) ?? this.defaultVariables(phase.tasks);
+    const variables =
+      phase.variables ?? strategy.trainableVariables?.(this) ?? this.defaultVariables(phase.tasks);
     const optimizer = makeOptimizer(strategy.options);
     const shape = scenario.inputShape;
     const size = exampleSize(scenario.tasks[this.task].train);
@@ -248,7 +249,8 @@ export async function train(
   options: TrainOptions = {},
 ): Promise<RunResult> {
   const epochs = options.iterations === undefined ? checkCount('epochs', options.epochs ?? 4, 1) : null;
-  const iterations = options.iterations === undefined ? null : checkCount('iterations', options.iterations, 1);
+  const iterations =
+    options.iterations === undefined ? null : checkCount('iterations', options.iterations, 1);
   const batchSize = checkCount('batchSize', options.batchSize ?? 128, 1);
   const seed = options.seed ?? 0;
   if (!Number.isInteger(seed)) throw new OptionError(`seed must be a whole number; got ${seed}`);

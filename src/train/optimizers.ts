@@ -11,7 +11,9 @@ export function stepOptions(options: StepOptions = {}): Required<StepOptions> {
     throw new OptionError(`learningRate must be a positive number; got ${learningRate}`);
   }
   if (!optimizerNames.includes(optimizer)) {
-    throw new OptionError(`unknown optimizer '${String(optimizer)}'; use one of: ${optimizerNames.join(', ')}`);
+    throw new OptionError(
+      `unknown optimizer '${String(optimizer)}'; use one of: ${optimizerNames.join(', ')}`,
+    );
   }
   if (!(momentum >= 0 && momentum < 1)) {
     throw new OptionError(`momentum must be in [0, 1); got ${momentum}`);

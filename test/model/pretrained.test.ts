@@ -26,7 +26,10 @@ test('a pretrained network is cut at a layer and its features serve a new task',
   // "Pretrain" on all ten digits, then reuse the features for the old/new transfer.
   const model = classifier();
   // Every other training image: the set is ordered by digit, so a stride covers all ten.
-  const data = subset(loadMnist().train, Array.from({ length: 4000 }, (_, i) => 2 * i));
+  const data = subset(
+    loadMnist().train,
+    Array.from({ length: 4000 }, (_, i) => 2 * i),
+  );
   const x = tf.tensor(data.inputs, [4000, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), 10);
   model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });

@@ -58,7 +58,7 @@ test('joint training keeps the first task in the class-incremental setting', asy
 test('feature extraction leaves the trunk exactly as the first task left it', async () => {
   const s = split(loadMnist(), { tasks: 5, setting: 'task' });
   const l = learner({ backbone: small, scenario: s, seed: 2 });
-  let afterFirst: Float32Array | undefined;
+  let afterFirst: tf.TypedArray | undefined;
   let firstTaskRow: number[] = [];
   const r = await train(l, s, featureExtraction(), {
     iterations: 15,
