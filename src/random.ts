@@ -16,7 +16,10 @@ export function seededRandom(seed: number): Random {
 }
 
 /** Shuffles `values` in place (Fisher–Yates) and returns it. */
-export function shuffleInPlace<T extends { length: number; [i: number]: number }>(values: T, random: Random): T {
+export function shuffleInPlace<T extends { length: number; [i: number]: number }>(
+  values: T,
+  random: Random,
+): T {
   for (let i = values.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     const t = values[i];

@@ -41,7 +41,9 @@ export function validateDataset(d: Dataset, what = 'dataset'): Dataset {
     );
   }
   if (d.labels.length !== n) {
-    throw new DataError(`${what}: ${d.labels.length} labels for ${n} examples; give exactly one label per example`);
+    throw new DataError(
+      `${what}: ${d.labels.length} labels for ${n} examples; give exactly one label per example`,
+    );
   }
   const k = d.classNames.length;
   for (let i = 0; i < n; i++) {
