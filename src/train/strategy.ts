@@ -55,6 +55,16 @@ export interface TaskContext {
 }
 
 /**
+ * What a strategy keeps between tasks, saved with the learner: plain values (as JSON) and named
+ * tensors (Fisher information, anchors, recorded outputs, masks). Binary masks may be stored as
+ * 'bool' or 'int32' tensors; the saver packs them as bits.
+ */
+export interface StrategyState {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly tensors: Readonly<Record<string, tf.Tensor>>;
+}
+
+/**
  * A continual-learning method: the one training loop plus a few hooks. Every hook is optional; a
  * strategy with none is plain fine-tuning.
  */
@@ -79,6 +89,10 @@ export interface Strategy {
   finishTask?(ctx: TaskContext): void | Promise<void>;
   /** Bytes the strategy keeps beyond the learner itself (snapshots, Fisher, masks, stored data). */
   memoryBytes?(): number;
+  /** What the strategy keeps (for saving); the tensors stay owned by the strategy. */
+  state?(): StrategyState;
+  /** Takes back a saved state (into a fresh strategy of the same name and options); copies the tensors it keeps. */
+  load?(state: StrategyState): void;
   /** Frees every tensor the strategy holds. */
   dispose?(): void;
 }
