@@ -26,5 +26,6 @@ export function bytes(count: number): string {
 }
 
 export function duration(ms: number): string {
+  if (ms < 1) return `${(ms * 1000).toFixed(1)} µs`;
   return ms < 1000 ? `${ms.toFixed(1)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
