@@ -6,9 +6,12 @@
  * training kernels (src/backend/wasm/); and, when `python3 -c "import torch"` works, the same
  * models in PyTorch on one thread (bench/torch_reference.py), with the ratio to it.
  *
+ * With the optional native BLAS addon (src/backend/wasm/native-blas.ts; built here when a C compiler,
+ * Node's headers and a system BLAS are present) it also times `wasm` + unforget + the addon.
+ *
  * Options: --repeats N (runs per configuration, default 7; the median is reported), --steps N
  * (steps per run, default 20), --cpu-seconds S (time budget per cpu configuration, default 20),
- * --no-cpu, --no-torch, --torch-python PATH (default /usr/bin/python3).
+ * --no-cpu, --no-torch, --no-native, --torch-python PATH (default /usr/bin/python3).
  * Kept out of the tests: it takes a few minutes.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,7 +19,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
-import { disableWasmTrainingKernels, enableWasmTrainingKernels } from '../src/backend/wasm/index.js';
+import {
+  disableWasmTrainingKernels,
+  enableWasmTrainingKernels,
+  wasmNativeBlasStatus,
+} from '../src/backend/wasm/index.js';
+import { loadNativeBlas } from '../src/backend/wasm/native-blas.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -25,6 +33,7 @@ const { values: options } = parseArgs({
     'cpu-seconds': { type: 'string', default: '20' },
     'no-cpu': { type: 'boolean', default: false },
     'no-torch': { type: 'boolean', default: false },
+    'no-native': { type: 'boolean', default: false },
     'torch-python': { type: 'string', default: '/usr/bin/python3' },
   },
 });
@@ -152,6 +161,13 @@ async function main(): Promise<void> {
     `unforget kernel bench — node ${process.version}, @tensorflow/tfjs ${tf.version.tfjs}, ` +
       `${repeats} runs × ${steps} steps, medians`,
   );
+  const native = !options['no-native'] && loadNativeBlas(true) !== null;
+  enableWasmTrainingKernels({ nativeBlas: native });
+  const nativeNote = native
+    ? ''
+    : ` (${options['no-native'] ? '--no-native' : wasmNativeBlasStatus().detail})`;
+  console.log(`native BLAS addon: ${native ? wasmNativeBlasStatus().detail : 'not used' + nativeNote}`);
+  disableWasmTrainingKernels();
   const results = new Map<string, Result>();
   for (const model of models) {
     if (!options['no-cpu']) {
@@ -161,8 +177,13 @@ async function main(): Promise<void> {
     await tf.setBackend('wasm');
     disableWasmTrainingKernels();
     results.set(`${model.name}/shipped`, timeTraining(model, repeats, steps));
-    enableWasmTrainingKernels();
+    enableWasmTrainingKernels({ nativeBlas: false });
     results.set(`${model.name}/ours`, timeTraining(model, repeats, steps));
+    if (native) {
+      enableWasmTrainingKernels({ nativeBlas: true });
+      results.set(`${model.name}/native`, timeTraining(model, repeats, steps));
+      enableWasmTrainingKernels({ nativeBlas: false });
+    }
   }
   const torch = torchReference();
   for (const [i, model] of models.entries()) {
@@ -171,6 +192,7 @@ async function main(): Promise<void> {
     if (!options['no-cpu']) console.log(row('tfjs cpu', model, results.get(`${model.name}/cpu`)!, ref));
     console.log(row('tfjs wasm (shipped)', model, results.get(`${model.name}/shipped`)!, ref));
     console.log(row('tfjs wasm + unforget', model, results.get(`${model.name}/ours`)!, ref));
+    if (native) console.log(row('  + native BLAS addon', model, results.get(`${model.name}/native`)!, ref));
     if (typeof torch === 'string') {
       console.log(`  PyTorch: ${torch}`);
     } else {

@@ -1,7 +1,11 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { enableWasmTrainingKernels, wasmTrainingKernelsEnabled } from '../../src/backend/wasm/index.js';
+import {
+  enableWasmTrainingKernels,
+  wasmNativeBlasStatus,
+  wasmTrainingKernelsEnabled,
+} from '../../src/backend/wasm/index.js';
 
 // Each case runs the same computation on the `cpu` backend (the reference) and on `wasm` with
 // unforget's kernels, from the same seeded inputs, and compares them.
@@ -60,6 +64,12 @@ before(async () => {
   enableWasmTrainingKernels();
   enableWasmTrainingKernels();
   assert.ok(wasmTrainingKernelsEnabled());
+  // UNFORGET_NATIVE_BLAS=1 (set by wasm-kernels-native.test.ts) runs the same cases on the addon.
+  assert.equal(
+    wasmNativeBlasStatus().active,
+    process.env.UNFORGET_NATIVE_BLAS === '1',
+    wasmNativeBlasStatus().detail,
+  );
 });
 
 describe('BatchMatMul and _FusedMatMul', () => {

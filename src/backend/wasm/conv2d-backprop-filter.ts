@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, asKernelFunc, callKernel, offsetOf, release, type KernelArgs } from './backend.js';
+import { activeNativeBlas } from './native-blas.js';
 import { permute4d } from './permute.js';
 
 /**
@@ -10,7 +11,8 @@ import { permute4d } from './permute.js';
  * Why fast: the sum is itself a convolution, run on the backend's XNNPACK Conv2D. Batch and
  * channels trade places: the input becomes x'[ci, h, w, b] (ci images of b channels), the filter
  * becomes dy'[oh, ow, b, co] dilated by the forward stride, and the output x' ⊛ dy' is
- * dW'[ci, fh, fw, co]. Three blocked copies (O(size)) frame one fast convolution.
+ * dW'[ci, fh, fw, co]. Three blocked copies (O(size)) frame one fast convolution. With the optional
+ * native BLAS (native-blas.ts) it is instead im2col(x)ᵀ · dy in one sgemm.
  */
 function conv2DBackpropFilter({
   inputs,
@@ -36,6 +38,33 @@ function conv2DBackpropFilter({
   const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
   if (nb * oh * ow === 0 || ci * co === 0) return alloc(backend, [fh, fw, ci, co], true);
+
+  const native = activeNativeBlas();
+  if (native) {
+    // With the optional native BLAS: dW[fh·fw·ci, co] = colsᵀ · dy, cols the im2col of x.
+    const p = nb * oh * ow;
+    const kk = fh * fw * ci;
+    const cols = alloc(backend, [p, kk]);
+    const dw = alloc(backend, [fh, fw, ci, co]);
+    const memory = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+    const geometry = [nb, h, w, ci, fh, fw, sh, sw, padInfo.top, padInfo.left, oh, ow] as const;
+    native.im2col(memory, offsetOf(backend, x), offsetOf(backend, cols), ...geometry);
+    native.gemm(
+      memory,
+      1,
+      0,
+      kk,
+      co,
+      p,
+      offsetOf(backend, cols),
+      offsetOf(backend, dy),
+      offsetOf(backend, dw),
+      0,
+      0,
+    );
+    release(backend, cols);
+    return dw;
+  }
 
   // Rows the convolution would produce past fh (and columns past fw): trimmed from the bottom and
   // right padding, and cropped from the output if the padding alone is not enough.

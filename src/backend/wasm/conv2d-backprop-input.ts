@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArgs } from './backend.js';
+import { activeNativeBlas } from './native-blas.js';
 
 /**
  * Conv2DBackpropInput: dx[b, i, j, ci] = Σ_{fh, fw, co} dy[b, oh, ow, co] · W[fh, fw, ci, co] over
@@ -8,7 +9,8 @@ import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArg
  * Why faster: the shipped kernel is a scalar loop. This is the classic identity that the input
  * gradient is a convolution of dy (zeros inserted between its pixels when the stride is above 1)
  * with the filter rotated 180° and its channel axes swapped, padded by filter − 1 − pad; it runs on
- * the backend's XNNPACK Conv2D.
+ * the backend's XNNPACK Conv2D. With the optional native BLAS (native-blas.ts) it is dy · Wᵀ in one
+ * sgemm followed by col2im.
  */
 function conv2DBackpropInput({
   inputs,
@@ -38,6 +40,33 @@ function conv2DBackpropInput({
   const right = w - dwidth + padInfo.left;
   if (dataFormat === 'NCHW' || top < 0 || left < 0 || bottom < 0 || right < 0 || nb * oh * ow === 0) {
     return callKernel(backend, tf.Conv2DBackpropInput, { dy, filter }, { ...attrs });
+  }
+
+  const native = activeNativeBlas();
+  if (native) {
+    // With the optional native BLAS: cols[p, fh·fw·ci] = dy · Wᵀ in one sgemm, then col2im adds them up.
+    const p = nb * oh * ow;
+    const kk = fh * fw * ci;
+    const cols = alloc(backend, [p, kk]);
+    const dx = alloc(backend, info.inShape);
+    const memory = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+    const geometry = [nb, h, w, ci, fh, fw, sh, sw, padInfo.top, padInfo.left, oh, ow] as const;
+    native.gemm(
+      memory,
+      0,
+      1,
+      p,
+      kk,
+      co,
+      offsetOf(backend, dy),
+      offsetOf(backend, filter),
+      offsetOf(backend, cols),
+      0,
+      0,
+    );
+    native.col2im(memory, offsetOf(backend, cols), offsetOf(backend, dx), ...geometry);
+    release(backend, cols);
+    return dx;
   }
 
   // The filter rotated by 180° with in and out channels swapped: wr[k, l, co, ci] = W[fh-1-k, fw-1-l, ci, co].

@@ -8,6 +8,13 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-ba
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { fusedMatMulConfig } from './fused-mat-mul.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import {
+  activeNativeBlas,
+  loadNativeBlas,
+  nativeBlas,
+  nativeBlasStatus,
+  useNativeBlas,
+} from './native-blas.js';
 import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -26,31 +33,56 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
 
 let enabled = false;
 
+export interface WasmTrainingKernelOptions {
+  /**
+   * Also route matrix products and convolution gradients to the system's BLAS through a small
+   * native addon, compiled once with the system's C compiler (see native-blas.ts). Where that is
+   * not possible the wasm kernels run alone. Default: the UNFORGET_NATIVE_BLAS environment variable
+   * is '1'.
+   */
+  nativeBlas?: boolean;
+}
+
 /**
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
- * segment-sum gradients the backend lacks, and a faster max-pool gradient. Other backends are
- * untouched. Calling it again does nothing; `disableWasmTrainingKernels` puts the shipped kernels
- * back.
+ * segment-sum gradients the backend lacks, and faster max-pool and bias gradients. Other backends
+ * are untouched. Calling it again registers nothing twice (it only applies `nativeBlas` when given);
+ * `disableWasmTrainingKernels` puts the shipped kernels back.
  *
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
  * import '@tensorflow/tfjs-backend-wasm';
  * import { enableWasmTrainingKernels } from 'unforget';
  * await tf.setBackend('wasm');
- * enableWasmTrainingKernels(); // conv nets now train on wasm, Dense layers train ~5× faster
+ * enableWasmTrainingKernels(); // conv nets now train on wasm, Dense layers several times faster
  * ```
  */
-export function enableWasmTrainingKernels(): void {
+export function enableWasmTrainingKernels(options: WasmTrainingKernelOptions = {}): void {
+  const native =
+    options.nativeBlas ??
+    (enabled ? undefined : typeof process !== 'undefined' && process.env?.UNFORGET_NATIVE_BLAS === '1');
+  if (native !== undefined) {
+    if (native) loadNativeBlas(true);
+    useNativeBlas(native);
+  }
   if (enabled) return;
   for (const config of wasmTrainingKernels) {
     const old = shippedKernel(config.kernelName);
     if (old) tf.unregisterKernel(config.kernelName, 'wasm');
     // A kernel we replace keeps the shipped one's setup, which binds its wasm function when the
-    // backend starts; our kernels call the shipped ones for the untransposed fast path.
+    // backend starts; our kernels call the shipped ones for the cases they leave to them.
     tf.registerKernel({ ...config, setupFunc: old?.setupFunc ?? config.setupFunc });
   }
   enabled = true;
+}
+
+/** Whether the kernels use the native BLAS addon, and where it came from or why not. */
+export function wasmNativeBlasStatus(): { active: boolean; detail: string } {
+  return {
+    active: enabled && nativeBlas() !== null && activeNativeBlas() !== null,
+    detail: nativeBlasStatus(),
+  };
 }
 
 /** Puts the wasm backend's shipped kernels back (for comparisons); the reverse of `enableWasmTrainingKernels`. */
@@ -61,6 +93,7 @@ export function disableWasmTrainingKernels(): void {
     const old = shippedKernel(config.kernelName);
     if (old) tf.registerKernel(old);
   }
+  useNativeBlas(false);
   enabled = false;
 }
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { alloc, offsetOf, release, releaseView, view, type WasmBackend } from './backend.js';
+import { activeNativeBlas } from './native-blas.js';
 import { transpose2d } from './transpose.js';
 
 /**
@@ -12,11 +13,18 @@ import { transpose2d } from './transpose.js';
 export interface Epilogue {
   activation: number;
   biasId: number;
+  /** Where the bias starts on the heap, in bytes (0: none); for the native path. */
+  biasAt: number;
   preluId: number;
   leakyreluAlpha: number;
 }
 
-const plain: Epilogue = { activation: 0, biasId: 0, preluId: 0, leakyreluAlpha: 0 };
+const plain: Epilogue = { activation: 0, biasId: 0, biasAt: 0, preluId: 0, leakyreluAlpha: 0 };
+
+/** Whether the native BLAS addon can run this epilogue (bias and relu only). */
+export function nativeEpilogue(epilogue: Epilogue): boolean {
+  return epilogue.activation <= 1 && epilogue.preluId === 0;
+}
 
 type RawFusedMatMul = (
   aId: number,
@@ -155,6 +163,24 @@ export function product(
   const m = transposeA ? a.cols : a.rows;
   const k = transposeA ? a.rows : a.cols;
   const n = transposeB ? b.rows : b.cols;
+  const native = activeNativeBlas();
+  if (native && nativeEpilogue(epilogue)) {
+    // The system BLAS takes transposed operands as they are, on the heap itself.
+    native.gemm(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      transposeA ? 1 : 0,
+      transposeB ? 1 : 0,
+      m,
+      n,
+      k,
+      offsetOf(backend, a.t) + 4 * a.at,
+      offsetOf(backend, b.t) + 4 * b.at,
+      offsetOf(backend, out) + 4 * outAt,
+      epilogue.biasAt,
+      epilogue.activation,
+    );
+    return;
+  }
   const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0);
   const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n;
   const fused = epilogue.activation !== 0 || epilogue.biasId !== 0 || epilogue.preluId !== 0;

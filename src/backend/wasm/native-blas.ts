@@ -1,0 +1,271 @@
+/**
+ * An optional native matrix product for the wasm training kernels: a small N-API addon that calls
+ * the system's BLAS (`cblas_sgemm`, found at run time with dlopen: OpenBLAS, or any libblas.so.3
+ * with the CBLAS symbols) directly on the wasm heap, plus im2col/col2im loops for the convolution
+ * gradients. Not a kernel. wasm here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512
+ * and every core, several times the speed on the products that dominate training.
+ *
+ * Nothing here runs unless asked for (`enableWasmTrainingKernels({ nativeBlas: true })` or
+ * UNFORGET_NATIVE_BLAS=1). The addon is compiled from the C source below with the system's C
+ * compiler and Node's own headers, once, into ~/.cache/unforget (or $UNFORGET_CACHE); where there is
+ * no compiler, no headers or no BLAS, loading returns null and the wasm kernels carry on alone, so
+ * installing unforget never fails.
+ */
+
+const source = String.raw`
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <dlfcn.h>
+#include <string.h>
+
+typedef void (*sgemm_t)(int order, int transA, int transB, int m, int n, int k, float alpha,
+                        const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
+static sgemm_t sgemm = 0;
+
+enum { ROW_MAJOR = 101, NO_TRANS = 111, TRANS = 112 };
+
+static double num(napi_env env, napi_value v) {
+  double d = 0;
+  napi_get_value_double(env, v, &d);
+  return d;
+}
+
+static char *heap(napi_env env, napi_value v) {
+  void *data = 0;
+  size_t length = 0;
+  napi_get_arraybuffer_info(env, v, &data, &length);
+  return (char *)data;
+}
+
+/* gemm(memory, transA, transB, m, n, k, aByte, bByte, cByte, biasByte, relu):
+   c[m×n] = op(a)·op(b) (+ bias[n]) (then max(0, ·)), row-major, offsets in bytes into memory. */
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  size_t argc = 11;
+  napi_value argv[11];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  int ta = (int)num(env, argv[1]), tb = (int)num(env, argv[2]);
+  int m = (int)num(env, argv[3]), n = (int)num(env, argv[4]), k = (int)num(env, argv[5]);
+  const float *a = (const float *)(base + (size_t)num(env, argv[6]));
+  const float *b = (const float *)(base + (size_t)num(env, argv[7]));
+  float *c = (float *)(base + (size_t)num(env, argv[8]));
+  double biasAt = num(env, argv[9]);
+  int relu = (int)num(env, argv[10]);
+  float beta = 0.0f;
+  if (biasAt > 0) {
+    const float *bias = (const float *)(base + (size_t)biasAt);
+    for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, sizeof(float) * n);
+    beta = 1.0f;
+  }
+  sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a, ta ? m : k, b,
+        tb ? k : n, beta, c, n);
+  if (relu) {
+    size_t size = (size_t)m * n;
+    for (size_t i = 0; i < size; i++) c[i] = c[i] > 0 ? c[i] : 0;
+  }
+  return 0;
+}
+
+/* The geometry shared by im2col and col2im: x is [nb, h, w, ch] (NHWC), the columns are
+   [nb·oh·ow, fh·fw·ch], column (kh·fw + kw)·ch + c of row (b·oh + y)·ow + x holding
+   x[b, y·sh + kh − pt, x·sw + kw − pl, c] (zero outside the image). */
+typedef struct { int nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow; } geometry;
+
+static geometry read_geometry(napi_env env, napi_value *argv) {
+  geometry g;
+  int *f = &g.nb;
+  for (int i = 0; i < 12; i++) f[i] = (int)num(env, argv[i]);
+  return g;
+}
+
+/* im2col(memory, xByte, colsByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow) */
+static napi_value im2col(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
+  float *cols = (float *)(base + (size_t)num(env, argv[2]));
+  geometry g = read_geometry(env, argv + 3);
+  size_t row = (size_t)g.fh * g.fw * g.ch;
+  for (int b = 0; b < g.nb; b++)
+    for (int y = 0; y < g.oh; y++)
+      for (int xx = 0; xx < g.ow; xx++) {
+        float *out = cols + (((size_t)b * g.oh + y) * g.ow + xx) * row;
+        for (int kh = 0; kh < g.fh; kh++) {
+          int r = y * g.sh + kh - g.pt;
+          for (int kw = 0; kw < g.fw; kw++, out += g.ch) {
+            int c = xx * g.sw + kw - g.pl;
+            if (r < 0 || r >= g.h || c < 0 || c >= g.w) memset(out, 0, sizeof(float) * g.ch);
+            else memcpy(out, x + (((size_t)b * g.h + r) * g.w + c) * g.ch, sizeof(float) * g.ch);
+          }
+        }
+      }
+  return 0;
+}
+
+/* col2im(memory, colsByte, dxByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): dx = Σ columns. */
+static napi_value col2im(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  const float *cols = (const float *)(base + (size_t)num(env, argv[1]));
+  float *dx = (float *)(base + (size_t)num(env, argv[2]));
+  geometry g = read_geometry(env, argv + 3);
+  memset(dx, 0, sizeof(float) * (size_t)g.nb * g.h * g.w * g.ch);
+  size_t row = (size_t)g.fh * g.fw * g.ch;
+  for (int b = 0; b < g.nb; b++)
+    for (int y = 0; y < g.oh; y++)
+      for (int xx = 0; xx < g.ow; xx++) {
+        const float *in = cols + (((size_t)b * g.oh + y) * g.ow + xx) * row;
+        for (int kh = 0; kh < g.fh; kh++) {
+          int r = y * g.sh + kh - g.pt;
+          for (int kw = 0; kw < g.fw; kw++, in += g.ch) {
+            int c = xx * g.sw + kw - g.pl;
+            if (r < 0 || r >= g.h || c < 0 || c >= g.w) continue;
+            float *out = dx + (((size_t)b * g.h + r) * g.w + c) * g.ch;
+            for (int i = 0; i < g.ch; i++) out[i] += in[i];
+          }
+        }
+      }
+  return 0;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4", "libcblas.so.3",
+                         "libblas.so.3", 0};
+  for (int i = 0; names[i] && !sgemm; i++) {
+    void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (lib) sgemm = (sgemm_t)dlsym(lib, "cblas_sgemm");
+  }
+  if (!sgemm) {
+    napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found");
+    return 0;
+  }
+  napi_property_descriptor props[] = {
+      {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
+      {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
+      {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
+  };
+  napi_define_properties(env, exports, 3, props);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
+`;
+
+type Geometry = [
+  nb: number,
+  h: number,
+  w: number,
+  ch: number,
+  fh: number,
+  fw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  oh: number,
+  ow: number,
+];
+
+/** The addon's functions; offsets are in bytes into `memory` (the wasm heap). */
+export interface NativeBlas {
+  /** c[m×n] = op(a)·op(b) (+ bias[n] when biasAt > 0) (then relu when asked). */
+  gemm(
+    memory: ArrayBuffer,
+    transposeA: number,
+    transposeB: number,
+    m: number,
+    n: number,
+    k: number,
+    aAt: number,
+    bAt: number,
+    cAt: number,
+    biasAt: number,
+    relu: number,
+  ): void;
+  /** Columns [nb·oh·ow, fh·fw·ch] of the NHWC image x for a convolution of the given geometry. */
+  im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
+  /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
+  col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
+}
+
+let addon: NativeBlas | null | undefined;
+let why = 'not loaded';
+
+/**
+ * Loads the native BLAS addon, compiling it first (about a second) when `build` and it is not in
+ * the cache yet. Returns null, and remembers why (`nativeBlasStatus`), where that is not possible.
+ */
+export function loadNativeBlas(build = true): NativeBlas | null {
+  if (addon !== undefined) return addon;
+  if (typeof process === 'undefined' || typeof process.getBuiltinModule !== 'function') {
+    why = 'not on Node.js ≥ 20.16';
+    addon = null;
+    return addon;
+  }
+  // Node's modules are looked up here, not imported, so that browser bundles of unforget never see them.
+  const { execFileSync } = process.getBuiltinModule('node:child_process');
+  const { createHash } = process.getBuiltinModule('node:crypto');
+  const { existsSync, mkdirSync, renameSync, writeFileSync } = process.getBuiltinModule('node:fs');
+  const { createRequire } = process.getBuiltinModule('node:module');
+  const { homedir } = process.getBuiltinModule('node:os');
+  const { dirname, join, resolve } = process.getBuiltinModule('node:path');
+  const cacheDir = process.env.UNFORGET_CACHE ?? join(homedir(), '.cache', 'unforget');
+  const headers = [
+    resolve(dirname(process.execPath), '..', 'include', 'node'),
+    '/usr/include/node',
+    '/usr/local/include/node',
+  ].find((dir) => existsSync(join(dir, 'node_api.h')));
+  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  const file = join(cacheDir, `blas-${hash}-${process.platform}-${process.arch}.node`);
+  try {
+    if (!existsSync(file)) {
+      if (!build) throw new Error(`${file} is not built`);
+      const include = headers;
+      if (!include) throw new Error("Node's C headers (node_api.h) are not installed");
+      mkdirSync(cacheDir, { recursive: true });
+      const c = `${file}.${process.pid}.c`;
+      writeFileSync(c, source);
+      const cc = process.env.CC ?? 'cc';
+      execFileSync(
+        cc,
+        ['-O3', '-shared', '-fPIC', `-I${include}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
+        {
+          stdio: 'pipe',
+        },
+      );
+      renameSync(`${file}.${process.pid}`, file);
+    }
+    addon = createRequire(import.meta.url)(file) as NativeBlas;
+    why = `loaded ${file}`;
+  } catch (e) {
+    addon = null;
+    why = (e as Error).message.split('\n')[0];
+  }
+  return addon;
+}
+
+/** The loaded addon, or null when none was loaded. */
+export function nativeBlas(): NativeBlas | null {
+  return addon ?? null;
+}
+
+/** Where the addon was loaded from, or why it was not. */
+export function nativeBlasStatus(): string {
+  return why;
+}
+
+let active = false;
+
+/** Whether the kernels route their products to the native addon (set by enableWasmTrainingKernels). */
+export function useNativeBlas(on: boolean): void {
+  active = on && nativeBlas() !== null;
+}
+
+/** The addon when the kernels should use it, else null. */
+export function activeNativeBlas(): NativeBlas | null {
+  return active ? nativeBlas() : null;
+}
