@@ -3,9 +3,38 @@ import type { Strategy } from '../train/strategy.js';
 import { featureExtraction } from './feature-extraction.js';
 import { finetune, type FinetuneOptions } from './finetune.js';
 import { joint } from './joint.js';
+import { lwf, lwfDefaults, type LwfOptions, type LwfStrategy } from './lwf.js';
+import {
+  ewc,
+  ewcDefaults,
+  onlineEwc,
+  type EwcOptions,
+  type EwcStrategy,
+  type OnlineEwcOptions,
+} from './ewc.js';
+import {
+  diagonalFisher,
+  fisherLabelChoices,
+  fisherMethods,
+  type FisherLabels,
+  type FisherMethod,
+  type FisherOptions,
+  type FisherResult,
+} from './fisher.js';
 
-export { finetune, featureExtraction, joint };
-export type { FinetuneOptions };
+export { finetune, featureExtraction, joint, lwf, ewc, onlineEwc, diagonalFisher };
+export type {
+  FinetuneOptions,
+  LwfOptions,
+  LwfStrategy,
+  EwcOptions,
+  OnlineEwcOptions,
+  EwcStrategy,
+  FisherLabels,
+  FisherMethod,
+  FisherOptions,
+  FisherResult,
+};
 
 /** An option a strategy takes, described for the command line and the web page. */
 export interface StrategyOption {
@@ -28,6 +57,35 @@ const stepOptionList: StrategyOption[] = [
   { name: 'learningRate', kind: 'number', description: 'step size (default 1e-3)' },
   { name: 'optimizer', kind: 'choice', choices: ['adam', 'sgd'], description: 'adam or sgd (default adam)' },
   { name: 'momentum', kind: 'number', description: 'momentum for sgd (default 0)' },
+];
+
+const lambdaOption: StrategyOption = {
+  name: 'lambda',
+  kind: 'number',
+  description:
+    `weight of the old tasks' term (lwf: λo, default ${lwfDefaults.lambda}; ` +
+    `ewc: λ, default ${ewcDefaults.lambda}; onlineEwc: λ, default ${ewcDefaults.onlineLambda})`,
+};
+
+const fisherOptionList: StrategyOption[] = [
+  {
+    name: 'fisherSamples',
+    kind: 'integer',
+    description: `training examples per task the Fisher is estimated on (default ${ewcDefaults.fisherSamples})`,
+  },
+  {
+    name: 'fisherLabels',
+    kind: 'choice',
+    choices: fisherLabelChoices,
+    description: 'sampled: labels drawn from the model (true Fisher, default); predicted: its argmax label',
+  },
+  {
+    name: 'fisherMethod',
+    kind: 'choice',
+    choices: fisherMethods,
+    description:
+      'auto (default): vectorised per-example gradients for Dense trunks, else one sample at a time',
+  },
 ];
 
 /** Every strategy by name, in the order they are compared. */
@@ -59,6 +117,49 @@ export const registry: readonly StrategyEntry[] = [
     needsOldData: true,
     options: stepOptionList,
     create: (o) => joint(o),
+  },
+  {
+    name: 'lwf',
+    summary: 'Learning without Forgetting: distil the old heads’ answers on the new data',
+    needsOldData: false,
+    options: [
+      ...stepOptionList,
+      lambdaOption,
+      {
+        name: 'temperature',
+        kind: 'number',
+        description: `distillation temperature T (default ${lwfDefaults.temperature})`,
+      },
+      {
+        name: 'warmupEpochs',
+        kind: 'integer',
+        description: `epochs training only the new head before the rest (default ${lwfDefaults.warmupEpochs})`,
+      },
+    ],
+    create: (o) => lwf(o as LwfOptions),
+  },
+  {
+    name: 'ewc',
+    summary: 'Elastic Weight Consolidation: a Fisher-weighted pull towards each old task’s weights',
+    needsOldData: false,
+    options: [...stepOptionList, lambdaOption, ...fisherOptionList],
+    create: (o) => ewc(o as EwcOptions),
+  },
+  {
+    name: 'onlineEwc',
+    summary: 'online EWC: one running Fisher (F ← γF + F_new), anchored at the latest weights',
+    needsOldData: false,
+    options: [
+      ...stepOptionList,
+      lambdaOption,
+      {
+        name: 'gamma',
+        kind: 'number',
+        description: `decay γ of the running Fisher (default ${ewcDefaults.gamma})`,
+      },
+      ...fisherOptionList,
+    ],
+    create: (o) => onlineEwc(o as OnlineEwcOptions),
   },
 ];
 

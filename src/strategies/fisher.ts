@@ -1,0 +1,322 @@
+import * as tf from '@tensorflow/tfjs';
+import { exampleCount, exampleSize } from '../data/dataset.js';
+import { OptionError } from '../errors.js';
+import type { Learner } from '../model/learner.js';
+import { permutation, type Random } from '../random.js';
+import { activeOutputs, headIndex, type Scenario } from '../scenarios/types.js';
+
+/**
+ * The diagonal of the Fisher information of a learner at its current weights,
+ * `F_i = E_x E_{y~p(y|x,θ)} [(∂ log p(y|x,θ) / ∂θ_i)²]`, estimated from per-sample gradients on a task's
+ * training inputs (never from the square of a batch's mean gradient, which is a different, much smaller
+ * quantity).
+ *
+ * Two ways to get the per-sample gradients:
+ * - `vectorised` (fast): for a trunk that is a chain of Dense layers and weightless layers (flatten,
+ *   activation, dropout, pooling, reshape) followed by the Dense head. One backward pass over a chunk of
+ *   examples gives every example's gradient `g_n` at each Dense layer's pre-activation (an example's loss
+ *   depends only on its own row), and the example's kernel gradient is the outer product `a_n ⊗ g_n` of
+ *   the layer's input and that gradient, so `Σ_n (a_n ⊗ g_n)²` is the matrix product `(a²)ᵀ(g²)`.
+ * - `perSample` (general): one forward and backward pass per example. It works for any trunk (the cnn,
+ *   pretrained models), and is what `auto` falls back to when the vectorised way does not apply.
+ */
+export type FisherMethod = 'auto' | 'vectorised' | 'perSample';
+export const fisherMethods: readonly FisherMethod[] = ['auto', 'vectorised', 'perSample'];
+
+/**
+ * Which label the log-likelihood is taken at:
+ * - `sampled`: a label drawn from the model's predicted distribution, as the definition of the Fisher
+ *   asks (the "true" Fisher; Kirkpatrick et al.);
+ * - `predicted`: the model's most likely label, as van de Ven's code does (cheaper to explain, biased:
+ *   it weighs confident examples' gradients, which are small, fully).
+ */
+export type FisherLabels = 'sampled' | 'predicted';
+export const fisherLabelChoices: readonly FisherLabels[] = ['sampled', 'predicted'];
+
+/** A weight the Fisher covers, named by where it sits in the learner (stable across save and load). */
+export interface FisherParameter {
+  /** 'trunk/<index in trunk.weights>' or 'head<h>/<index in that head's weights>'. */
+  readonly key: string;
+  readonly weight: tf.LayerVariable;
+}
+
+export interface FisherOptions {
+  /** How many of the task's training examples to use (all of them if fewer). */
+  samples: number;
+  labels: FisherLabels;
+  /** Picks the examples (when `samples` is below the task's size) and samples the labels. */
+  random: Random;
+  /** Default 'auto': vectorised where it applies, else per sample. */
+  method?: FisherMethod;
+  /** Examples per backward pass in the vectorised way. Default 256. */
+  chunk?: number;
+}
+
+export interface FisherResult {
+  /** One tensor per parameter (same shape as the weight), owned by the caller. */
+  readonly fisher: Map<string, tf.Tensor>;
+  /** How it was computed. */
+  readonly method: 'vectorised' | 'perSample';
+  readonly samples: number;
+}
+
+/**
+ * The weights EWC protects after task `task`: every trainable trunk weight, and the head when heads are
+ * shared (domain and class settings). In the task setting a task's head is trained by that task alone,
+ * so a penalty on it would never be anything but zero.
+ */
+export function fisherParameters(learner: Learner, task: number): FisherParameter[] {
+  const trainable = new Set(learner.trunk.trainableWeights);
+  const out: FisherParameter[] = learner.trunk.weights
+    .map((weight, i) => ({ key: `trunk/${i}`, weight }))
+    .filter((p) => trainable.has(p.weight));
+  if (learner.setting !== 'task') {
+    const h = headIndex(learner.layout, task);
+    const head = learner.heads[h];
+    const headTrainable = new Set(head.trainableWeights);
+    head.weights.forEach((weight, i) => {
+      if (headTrainable.has(weight)) out.push({ key: `head${h}/${i}`, weight });
+    });
+  }
+  return out;
+}
+
+/** The learner's weight named by a `FisherParameter` key. */
+export function weightByKey(learner: Learner, key: string): tf.LayerVariable {
+  const [where, index] = key.split('/');
+  const model = where === 'trunk' ? learner.trunk : learner.heads[Number(where.slice('head'.length))];
+  const weight = model?.weights[Number(index)];
+  if (!weight)
+    throw new OptionError(`the learner has no weight '${key}'; was the state saved from another network?`);
+  return weight;
+}
+
+interface DenseStep {
+  kind: 'dense';
+  layer: tf.layers.Layer;
+  kernel: tf.LayerVariable;
+  bias: tf.LayerVariable | null;
+  activation: tf.layers.Layer | null;
+  units: number;
+}
+interface PlainStep {
+  kind: 'plain';
+  layer: tf.layers.Layer;
+}
+type Step = DenseStep | PlainStep;
+
+function denseStep(layer: tf.layers.Layer): DenseStep | null {
+  const config = layer.getConfig();
+  const kernel = layer.weights[0];
+  if (!kernel || kernel.shape.length !== 2 || layer.weights.length > 2) return null;
+  const bias = config.useBias === false ? null : (layer.weights[1] ?? null);
+  if (config.useBias !== false && !bias) return null;
+  const name = typeof config.activation === 'string' ? config.activation : 'linear';
+  let activation: tf.layers.Layer | null = null;
+  if (name !== 'linear') {
+    try {
+      activation = tf.layers.activation({ activation: name as 'relu' });
+    } catch {
+      return null;
+    }
+  }
+  return { kind: 'dense', layer, kernel, bias, activation, units: kernel.shape[1] as number };
+}
+
+/**
+ * The trunk as a chain of steps for the vectorised way, or null when it is not a single chain of Dense
+ * and weightless layers.
+ */
+function denseChain(trunk: tf.LayersModel): Step[] | null {
+  const steps: Step[] = [];
+  let previous: tf.layers.Layer | null = null;
+  for (const layer of trunk.layers) {
+    const className = layer.getClassName();
+    if (className === 'InputLayer') {
+      if (previous !== null) return null;
+      previous = layer;
+      continue;
+    }
+    const nodes = layer.inboundNodes;
+    if (nodes.length !== 1 || nodes[0].inboundLayers.length !== 1) return null;
+    if (previous !== null && nodes[0].inboundLayers[0] !== previous) return null;
+    if (className === 'Dense') {
+      const step = denseStep(layer);
+      if (!step) return null;
+      steps.push(step);
+    } else if (layer.weights.length === 0 && className !== 'BatchNormalization') {
+      steps.push({ kind: 'plain', layer });
+    } else {
+      return null;
+    }
+    previous = layer;
+  }
+  const last = trunk.outputs[0];
+  if (trunk.outputs.length !== 1 || !previous || last.sourceLayer !== previous) return null;
+  return steps;
+}
+
+/** Whether the vectorised way applies to this learner. */
+export function canVectorise(learner: Learner): boolean {
+  return denseChain(learner.trunk) !== null;
+}
+
+function batchOf(scenario: Scenario, task: number, rows: ArrayLike<number>): tf.Tensor {
+  const data = scenario.tasks[task].train;
+  const size = exampleSize(data);
+  const inputs = new Float32Array(rows.length * size);
+  for (let i = 0; i < rows.length; i++) {
+    inputs.set(data.inputs.subarray(rows[i] * size, (rows[i] + 1) * size), i * size);
+  }
+  return tf.tensor(inputs, [rows.length, ...data.shape.slice(1)]);
+}
+
+/** Draws a label from each row of probabilities (or takes its largest). */
+function pickLabels(probs: Float32Array, classes: number, labels: FisherLabels, random: Random): Int32Array {
+  const rows = probs.length / classes;
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const p = probs.subarray(r * classes, (r + 1) * classes);
+    let pick = 0;
+    if (labels === 'predicted') {
+      for (let k = 1; k < classes; k++) if (p[k] > p[pick]) pick = k;
+    } else {
+      let u = random();
+      pick = classes - 1;
+      for (let k = 0; k < classes; k++) {
+        u -= p[k];
+        if (u < 0) {
+          pick = k;
+          break;
+        }
+      }
+    }
+    out[r] = pick;
+  }
+  return out;
+}
+
+/**
+ * Estimates the diagonal Fisher information of `learner` for task `task` on (up to) `options.samples`
+ * of its training examples. Returns one tensor per parameter of `fisherParameters(learner, task)`; the
+ * learner's weights are not changed.
+ */
+export function diagonalFisher(
+  learner: Learner,
+  scenario: Scenario,
+  task: number,
+  options: FisherOptions,
+): FisherResult {
+  const data = scenario.tasks[task].train;
+  const n = exampleCount(data);
+  const count = Math.min(options.samples, n);
+  const rows =
+    count === n
+      ? Int32Array.from({ length: n }, (_, i) => i)
+      : permutation(n, options.random).slice(0, count);
+  const outputs = activeOutputs(learner.layout, task, task);
+  const chunk = options.chunk ?? 256;
+
+  // The labels the log-likelihood is taken at, from the model's own predictions.
+  const labels = new Int32Array(count);
+  for (let start = 0; start < count; start += chunk) {
+    const part = rows.subarray(start, Math.min(count, start + chunk));
+    const probs = tf.tidy(() => tf.softmax(learner.logits(batchOf(scenario, task, part), task, task)));
+    const values = probs.dataSync() as Float32Array;
+    probs.dispose();
+    labels.set(pickLabels(values, outputs, options.labels, options.random), start);
+  }
+
+  const params = fisherParameters(learner, task);
+  const method = options.method ?? 'auto';
+  const chain = method === 'perSample' ? null : denseChain(learner.trunk);
+  if (method === 'vectorised' && !chain) {
+    throw new OptionError(
+      "the vectorised Fisher needs a trunk that is a chain of Dense and weightless layers; use method 'perSample' (or 'auto')",
+    );
+  }
+  const sums = new Map(params.map((p) => [p.key, tf.zeros(p.weight.shape as number[])]));
+  const add = (key: string, value: tf.Tensor) => {
+    const old = sums.get(key);
+    if (!old) return;
+    sums.set(key, tf.keep(old.add(value)));
+    old.dispose();
+  };
+  const keyOf = new Map(params.map((p) => [p.weight, p.key]));
+
+  if (chain) {
+    const h = headIndex(learner.layout, task);
+    const headStep = denseStep(learner.heads[h].layers[0]);
+    if (!headStep) throw new OptionError('the head is not a Dense layer');
+    const dense = [...chain.filter((s): s is DenseStep => s.kind === 'dense'), headStep];
+    for (let start = 0; start < count; start += chunk) {
+      const part = rows.subarray(start, Math.min(count, start + chunk));
+      const m = part.length;
+      const inputs: tf.Tensor[] = [];
+      try {
+        tf.tidy(() => {
+          const x = batchOf(scenario, task, part);
+          const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + m), 'int32'), outputs);
+          for (const hook of learner.beforeForward) hook(task);
+          // A zero added to each Dense layer's pre-activation: the gradient with respect to it is, row by
+          // row, each example's own gradient there.
+          const probes = dense.map((d) => tf.zeros([m, d.units]));
+          const logLikelihood = (...z: tf.Tensor[]): tf.Scalar => {
+            let a = x;
+            let k = 0;
+            const denseForward = (d: DenseStep, input: tf.Tensor) => {
+              inputs.push(tf.keep(input));
+              let pre = tf.matMul(input as tf.Tensor2D, d.kernel.read() as tf.Tensor2D);
+              if (d.bias) pre = pre.add(d.bias.read());
+              pre = pre.add(z[k++]);
+              return d.activation ? (d.activation.apply(pre) as tf.Tensor) : pre;
+            };
+            for (const step of chain) {
+              if (step.kind === 'plain') a = step.layer.apply(a, { training: false }) as tf.Tensor;
+              else {
+                if (a.rank !== 2) throw new OptionError('a Dense layer got input of rank other than 2');
+                a = denseForward(step, a);
+              }
+            }
+            if (a.rank !== 2) a = a.reshape([m, -1]);
+            let logits = denseForward(headStep, a);
+            if (logits.shape[1] !== outputs) logits = logits.slice([0, 0], [-1, outputs]);
+            return tf.sum(tf.mul(tf.logSoftmax(logits), y));
+          };
+          const g = tf.grads(logLikelihood)(probes);
+          dense.forEach((d, i) => {
+            const g2 = g[i].square();
+            const kernelKey = keyOf.get(d.kernel);
+            if (kernelKey) add(kernelKey, tf.matMul(inputs[i].square(), g2, true, false));
+            const biasKey = d.bias ? keyOf.get(d.bias) : undefined;
+            if (biasKey) add(biasKey, g2.sum(0));
+          });
+        });
+      } finally {
+        tf.dispose(inputs);
+      }
+    }
+  } else {
+    const variables = params.map((p) => p.weight.read() as tf.Variable);
+    for (let i = 0; i < count; i++) {
+      tf.tidy(() => {
+        const x = batchOf(scenario, task, [rows[i]]);
+        const label = labels[i];
+        const { grads } = tf.variableGrads(() => {
+          const logits = learner.headLogits(learner.features(x, task, false), task, task);
+          return tf.logSoftmax(logits).slice([0, label], [1, 1]).sum() as tf.Scalar;
+        }, variables);
+        params.forEach((p, k) => add(p.key, grads[variables[k].name].square()));
+      });
+    }
+  }
+  const fisher = new Map<string, tf.Tensor>();
+  for (const [key, sum] of sums) {
+    fisher.set(
+      key,
+      tf.tidy(() => sum.div(Math.max(count, 1))),
+    );
+    sum.dispose();
+  }
+  return { fisher, method: chain ? 'vectorised' : 'perSample', samples: count };
+}
