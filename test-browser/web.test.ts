@@ -1,0 +1,300 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import type { Browser, Page } from 'playwright-core';
+import { buildWeb } from '../scripts/build-web.js';
+import { startServer, type RunningServer } from '../src/cli/serve.js';
+import { launchChromium } from './chromium.js';
+
+/** Screenshots the test takes and inspects; kept (git-ignored) for a person to look at. */
+const shots = join(process.cwd(), '.tmp', 'web');
+
+let server: RunningServer;
+let browser: Browser;
+let scratch: string;
+/** The model files the first test downloaded, for the phone-width test to load. */
+let downloaded: string[] = [];
+
+before(async () => {
+  await buildWeb();
+  server = await startServer({ port: 0 });
+  browser = await launchChromium();
+  scratch = await mkdtemp(join(tmpdir(), 'unforget-web-'));
+  await mkdir(shots, { recursive: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+/** A page that may only reach the unforget server: anything else is blocked and counted. */
+async function openPage(viewport = { width: 1280, height: 900 }, query = '?backend=wasm') {
+  const page = await browser.newPage({ viewport, acceptDownloads: true });
+  const outside: string[] = [];
+  const errors: string[] = [];
+  await page.route('**/*', (route) => {
+    const url = route.request().url();
+    if (url.startsWith(server.url) || url.startsWith('blob:') || url.startsWith('data:'))
+      return route.continue();
+    outside.push(url);
+    return route.abort();
+  });
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(server.url + query);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  return { page, outside, errors };
+}
+
+async function matrix(page: Page): Promise<number[][]> {
+  return page.$$eval('#matrix tbody tr', (rows) =>
+    rows.map((r) => [...r.querySelectorAll('td')].map((td) => Number(td.dataset.accuracy))),
+  );
+}
+
+/** Draws a vertical stroke, a "1", on the drawing pad. */
+async function drawOne(page: Page): Promise<void> {
+  await page.click('#clear');
+  await page.locator('#draw').scrollIntoViewIfNeeded();
+  const box = await page.locator('#draw').boundingBox();
+  assert.ok(box, 'the drawing pad is on the page');
+  const x = box.x + box.width * 0.5;
+  await page.mouse.move(x, box.y + box.height * 0.15);
+  await page.mouse.down();
+  for (let i = 1; i <= 12; i++) await page.mouse.move(x + i * 0.3, box.y + box.height * (0.15 + i * 0.058));
+  await page.mouse.up();
+}
+
+async function predictions(page: Page, count: number): Promise<string[]> {
+  await page.waitForFunction(
+    (n) => document.querySelectorAll('#predictions li[data-prediction]').length === n,
+    count,
+  );
+  return page.$$eval('#predictions li[data-prediction]', (items) =>
+    items.map((li) => (li as HTMLElement).dataset.prediction ?? ''),
+  );
+}
+
+/** Where an element is on the whole page (as a full-page screenshot shows it), in CSS pixels. */
+async function pageBox(page: Page, selector: string) {
+  return page.$eval(selector, (el) => {
+    const r = el.getBoundingClientRect();
+    return { x: r.x + window.scrollX, y: r.y + window.scrollY, width: r.width, height: r.height };
+  });
+}
+
+function png(bytes: Buffer): PNG {
+  return PNG.sync.read(bytes);
+}
+
+/** How many pixels in a region look like the matrix's shaded cells (light green: G well above R and B). */
+function greenPixels(image: PNG, box: { x: number; y: number; width: number; height: number }): number {
+  let count = 0;
+  for (let y = Math.max(0, Math.floor(box.y)); y < Math.min(image.height, box.y + box.height); y++) {
+    for (let x = Math.max(0, Math.floor(box.x)); x < Math.min(image.width, box.x + box.width); x++) {
+      const i = (y * image.width + x) * 4;
+      const [r, g, b] = [image.data[i], image.data[i + 1], image.data[i + 2]];
+      if (g > r + 15 && g > b + 15) count++;
+    }
+  }
+  return count;
+}
+
+/** Distinct colours in the image: a blank or single-colour page has very few. */
+function colours(image: PNG): number {
+  const seen = new Set<number>();
+  for (let i = 0; i < image.data.length; i += 4) {
+    seen.add((image.data[i] << 16) | (image.data[i + 1] << 8) | image.data[i + 2]);
+  }
+  return seen.size;
+}
+
+/** A tiny grayscale PNG with a bright square at a spot that depends on the class. */
+function classImage(cls: number, k: number): Buffer {
+  const image = new PNG({ width: 16, height: 16 });
+  for (let y = 0; y < 16; y++) {
+    for (let x = 0; x < 16; x++) {
+      const on = cls === 0 ? x < 8 && y < 8 : x >= 8 && y >= 8;
+      const v = on ? 200 + k * 10 : 10;
+      image.data.set([v, v, v, 255], (y * 16 + x) * 4);
+    }
+  }
+  return PNG.sync.write(image);
+}
+
+test(
+  'the page trains two tasks, predicts a drawing, saves, reloads and stops',
+  { timeout: 120_000 },
+  async () => {
+    const { page, outside, errors } = await openPage();
+    assert.equal(await page.textContent('#backend'), 'wasm');
+
+    // The strategies offered are the library's registry.
+    const offered = await page.$$eval('#strategy option', (os) =>
+      os.map((o) => (o as HTMLOptionElement).value),
+    );
+    assert.ok(offered.includes('finetune') && offered.length >= 3, `strategies: ${offered.join(', ')}`);
+
+    // Set up by keyboard and start training with Enter in a field.
+    await page.selectOption('#scenario', 'split-mnist');
+    await page.fill('#tasks', '2');
+    await page.fill('#iterations', '40');
+    await page.fill('#batch', '64');
+    await page.focus('#iterations');
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('body[data-trained="2"]', { timeout: 60_000 });
+    assert.match((await page.textContent('#status')) ?? '', /^Done: 2 tasks/);
+
+    // Two rows; every task learned so far is well above chance (20%: two tasks of five digits).
+    const rows = await matrix(page);
+    assert.equal(rows.length, 2);
+    for (const [i, row] of rows.entries()) {
+      assert.equal(row.length, 2);
+      for (let j = 0; j <= i; j++)
+        assert.ok(row[j] > 0.7, `accuracy after task ${i + 1} on task ${j + 1}: ${row[j]}`);
+    }
+    assert.ok(rows[0][1] < 0.4, `task 2 before training is near chance: ${rows[0][1]}`);
+    assert.ok((await page.locator('#lines polyline').count()) >= 1, 'the accuracy lines are drawn');
+
+    // A drawn "1": task 1 (digits 0-4) should say 1; task 2 (5-9) answers with one of its digits.
+    await drawOne(page);
+    const drawn = await predictions(page, 2);
+    assert.equal(drawn[0], '1');
+    assert.ok(['5', '6', '7', '8', '9'].includes(drawn[1]), `task 2 predicted ${drawn[1]}`);
+
+    // Save in the browser, reload the page, load it back: same matrix, same answers.
+    await page.click('#save-browser');
+    await page.waitForFunction(() =>
+      /Saved in this browser/.test(document.querySelector('#model-status')?.textContent ?? ''),
+    );
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    assert.equal(await page.locator('#matrix tbody tr').count(), 0, 'a fresh page has no matrix');
+    await page.click('#load-browser');
+    await page.waitForSelector('body[data-trained="2"]');
+    assert.deepEqual(await matrix(page), rows);
+    await drawOne(page);
+    assert.deepEqual(await predictions(page, 2), drawn);
+
+    // Download, then load the downloaded files into a fresh page.
+    const files: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      page.on('download', async (d) => {
+        const path = join(scratch, d.suggestedFilename());
+        await d.saveAs(path);
+        files.push(path);
+        if (files.length === 7) resolve();
+      });
+    });
+    await page.click('#download');
+    await done;
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#load-files', files);
+    await page.waitForSelector('body[data-trained="2"]');
+    assert.deepEqual(await matrix(page), rows);
+    await drawOne(page);
+    assert.deepEqual(await predictions(page, 2), drawn);
+    downloaded = files;
+
+    // The screenshot shows the page (not blank) and the matrix's shaded cells.
+    const shot = await page.screenshot({ fullPage: true, path: join(shots, 'page.png') });
+    const image = png(shot);
+    assert.ok(colours(image) > 200, `the screenshot has ${colours(image)} colours`);
+    const box = await pageBox(page, '#matrix');
+    assert.ok(box.width > 50 && box.height > 40, 'the matrix has a size on the page');
+    assert.ok(greenPixels(image, box) > 500, 'the matrix cells are shaded in the screenshot');
+
+    // A file from another tool gets a message, and the page stays usable.
+    const foreign = join(scratch, 'model.json');
+    await writeFile(
+      foreign,
+      JSON.stringify({ modelTopology: { class_name: 'Sequential' }, weightsManifest: [] }),
+    );
+    await page.setInputFiles('#load-files', [foreign]);
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match((await page.textContent('#message-text')) ?? '', /not an unforget learner/);
+    await page.click('#message-close');
+
+    // Stop keeps what was learned: one row, and the page says so.
+    await page.fill('#iterations', '100000');
+    await page.click('#train');
+    await page.waitForFunction(() =>
+      /step [1-9]\d*\//.test(document.querySelector('#status')?.textContent ?? ''),
+    );
+    await page.click('#stop');
+    await page.waitForFunction(() => /^Stopped/.test(document.querySelector('#status')?.textContent ?? ''));
+    assert.equal((await matrix(page)).length, 1);
+    assert.equal(await page.isDisabled('#train'), false);
+
+    assert.deepEqual(outside, [], 'the page reached only its own server');
+    assert.deepEqual(errors, []);
+    await page.close();
+  },
+);
+
+test('your own images: bad files get a message, a good folder is read', { timeout: 60_000 }, async () => {
+  const { page, errors } = await openPage();
+  await page.selectOption('#scenario', 'images');
+  assert.equal(await page.isVisible('#drop'), true);
+
+  // One class only.
+  const lonely = join(scratch, 'lonely');
+  await mkdir(join(lonely, 'cats'), { recursive: true });
+  for (let k = 0; k < 3; k++) await writeFile(join(lonely, 'cats', `${k}.png`), classImage(0, k));
+  await page.setInputFiles('#folder', lonely);
+  await page.waitForSelector('#message:not([hidden])');
+  assert.match((await page.textContent('#message-text')) ?? '', /one class/);
+  await page.click('#message-close');
+
+  // Two classes, one file that does not decode.
+  const good = join(scratch, 'shapes');
+  for (const [c, name] of ['top', 'bottom'].entries()) {
+    await mkdir(join(good, name), { recursive: true });
+    for (let k = 0; k < 5; k++) await writeFile(join(good, name, `${k}.png`), classImage(c, k));
+  }
+  await writeFile(join(good, 'top', 'broken.png'), Buffer.from('not a png at all'));
+  await page.setInputFiles('#folder', good);
+  await page.waitForFunction(() =>
+    /classes/.test(document.querySelector('#images-summary')?.textContent ?? ''),
+  );
+  assert.match((await page.textContent('#images-summary')) ?? '', /^10 images, 2 classes/);
+  assert.match((await page.textContent('#message-text')) ?? '', /broken\.png \(does not decode\)/);
+
+  // It trains on them (one task of two classes).
+  await page.fill('#tasks', '1');
+  await page.fill('#iterations', '20');
+  await page.click('#train');
+  await page.waitForSelector('body[data-trained="1"]', { timeout: 30_000 });
+  const rows = await matrix(page);
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0][0], 1, 'two clearly different shapes are told apart');
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test('at a phone’s width the page fits and the matrix is visible', { timeout: 60_000 }, async () => {
+  assert.equal(downloaded.length, 7, 'the first test downloaded a model');
+  const { page } = await openPage({ width: 390, height: 844 });
+  await page.setInputFiles('#load-files', downloaded);
+  await page.waitForSelector('body[data-trained="2"]');
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow} px wider than the screen`);
+  const shot = await page.screenshot({ fullPage: true, path: join(shots, 'phone.png') });
+  const image = png(shot);
+  assert.equal(image.width, 390);
+  const box = await pageBox(page, '#matrix');
+  assert.ok(box.x >= 0 && box.x + box.width <= 390, 'the matrix fits the width');
+  assert.ok(greenPixels(image, box) > 300, 'the matrix cells are shaded');
+  await page.close();
+});
+
+test('with backend auto the page starts webgl or falls back to wasm', { timeout: 60_000 }, async () => {
+  const { page } = await openPage(undefined, '');
+  assert.match((await page.textContent('#backend')) ?? '', /^(webgl|wasm)/);
+  await page.close();
+});
