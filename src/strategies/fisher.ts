@@ -158,7 +158,7 @@ function denseChain(trunk: tf.LayersModel): Step[] | null {
 
 /** Whether the vectorised way applies to this learner. */
 export function canVectorise(learner: Learner): boolean {
-  return denseChain(learner.trunk) !== null;
+  return learner.beforeForward.length === 0 && denseChain(learner.trunk) !== null;
 }
 
 function batchOf(scenario: Scenario, task: number, rows: ArrayLike<number>): tf.Tensor {
@@ -229,10 +229,13 @@ export function diagonalFisher(
 
   const params = fisherParameters(learner, task);
   const method = options.method ?? 'auto';
-  const chain = method === 'perSample' ? null : denseChain(learner.trunk);
+  // A strategy's forward hooks (e.g. masks) may change what the trunk computes: then go through the
+  // learner's own forward pass, one sample at a time.
+  const chain = method === 'perSample' || learner.beforeForward.length > 0 ? null : denseChain(learner.trunk);
   if (method === 'vectorised' && !chain) {
     throw new OptionError(
-      "the vectorised Fisher needs a trunk that is a chain of Dense and weightless layers; use method 'perSample' (or 'auto')",
+      'the vectorised Fisher needs a trunk that is a chain of Dense and weightless layers and no forward ' +
+        "hooks; use method 'perSample' (or 'auto')",
     );
   }
   const sums = new Map(params.map((p) => [p.key, tf.zeros(p.weight.shape as number[])]));
@@ -257,7 +260,6 @@ export function diagonalFisher(
         tf.tidy(() => {
           const x = batchOf(scenario, task, part);
           const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + m), 'int32'), outputs);
-          for (const hook of learner.beforeForward) hook(task);
           // A zero added to each Dense layer's pre-activation: the gradient with respect to it is, row by
           // row, each example's own gradient there.
           const probes = dense.map((d) => tf.zeros([m, d.units]));

@@ -44,8 +44,14 @@ export interface LwfStrategy extends Strategy {
  * (class and domain settings). While training, keep those answers with knowledge distillation:
  * `L = λo · L_old(Y_o, Ŷ_o) + L_new(Y_n, Ŷ_n)`, where `L_old = −Σ_j y'_o,j log ŷ'_o,j` and the primes mean
  * softmax at temperature T. It needs no old data. With several old heads, L_old is their mean, so λo
- * weighs the old tasks together as much as the paper's one old task. As in the paper (and unlike
- * Hinton's distillation and van de Ven's code), L_old is not multiplied by T².
+ * weighs the old tasks together as much as the paper's one old task.
+ *
+ * L_old is the knowledge-distillation loss of Hinton et al. (2015), which the paper builds on: the
+ * cross-entropy of the softened outputs times T², so that its gradients keep their size whatever T is
+ * (without it, T = 2 would quarter the old tasks' weight). The paper's formula leaves the T² out; van de
+ * Ven's code, whose split-MNIST numbers we compare with, keeps it. On split MNIST (domain setting)
+ * λo = 1 without T² protects the first task hardly at all (36% vs fine-tuning's 36% after 5 tasks in a
+ * short test), with it 78–85%.
  *
  * ```ts
  * const r = await train(l, s, strategies.lwf({ lambda: 1, temperature: 2 }), { epochs: 4 });
@@ -141,11 +147,11 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
         const recorded = tf.gather(r.logits, rows);
         let now = current ?? ctx.learner.headLogits(batch.features, r.task, ctx.task);
         if (now.shape[1] !== r.outputs) now = now.slice([0, 0], [-1, r.outputs]);
-        // L_old = −Σ_j y'_o,j log ŷ'_o,j, with y' = softmax(recorded / T), ŷ' = softmax(current / T)
+        // L_old = −T² Σ_j y'_o,j log ŷ'_o,j, with y' = softmax(recorded / T), ŷ' = softmax(current / T)
         const target = tf.softmax(recorded.div(temperature));
-        const loss = tf.neg(
-          tf.mean(tf.sum(tf.mul(target, tf.logSoftmax(now.div(temperature))), 1)),
-        ) as tf.Scalar;
+        const loss = tf
+          .mean(tf.sum(tf.mul(target, tf.logSoftmax(now.div(temperature))), 1))
+          .mul(-temperature * temperature) as tf.Scalar;
         total = total ? (total.add(loss) as tf.Scalar) : loss;
       }
       // L = λo · L_old + L_new (the loop adds L_new)
