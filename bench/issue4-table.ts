@@ -1,0 +1,164 @@
+/**
+ * Issue 4's comparison table: `unforget run` on split MNIST (5 tasks; task- and domain-incremental;
+ * MLP 2×400, Adam 1e-3, batch 128, 4 epochs per task; seeds 0, 1, 2) for finetune, featureExtraction,
+ * joint, lwf, ewc and onlineEwc. Each run is its own CLI process writing JSON to --dir; runs whose file
+ * exists are skipped, so the script resumes. At most --jobs processes at once (default 2).
+ *
+ *   npx tsx bench/issue4-table.ts [--jobs 2] [--dir .tmp/issue4] [--seeds 0,1,2]
+ *       [--lambda ewc:task=10000,ewc:domain=...,onlineEwc:task=...,onlineEwc:domain=...]
+ *
+ * EWC's λ per setting comes from bench/issue4-lambda.ts (a validation split of the training data).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunResult } from '../src/train/result.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+const jobs = Number(arg('jobs', '2'));
+const dir = arg('dir', '.tmp/issue4');
+const seeds = arg('seeds', '0,1,2').split(',').map(Number);
+const settings = arg('settings', 'task,domain').split(',');
+const strategies = arg('strategies', 'finetune,featureExtraction,joint,lwf,ewc,onlineEwc').split(',');
+const lambdas = new Map(
+  arg('lambda', '')
+    .split(',')
+    .filter(Boolean)
+    .map((part) => part.split('=') as [string, string]),
+);
+mkdirSync(dir, { recursive: true });
+
+interface Run {
+  setting: string;
+  strategy: string;
+  seed: number;
+  file: string;
+  args: string[];
+}
+const runs: Run[] = [];
+for (const setting of settings) {
+  for (const strategy of strategies) {
+    for (const seed of seeds) {
+      const lambda = lambdas.get(`${strategy}:${setting}`);
+      const file = join(dir, `${setting}-${strategy}-seed${seed}.json`);
+      const args = [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'run',
+        '--scenario',
+        'split-mnist',
+        '--tasks',
+        '5',
+        '--setting',
+        setting,
+        '--strategy',
+        strategy,
+        '--backbone',
+        'mlp',
+        '--hidden',
+        '400,400',
+        '--epochs',
+        '4',
+        '--batch-size',
+        '128',
+        '--learning-rate',
+        '0.001',
+        '--optimizer',
+        'adam',
+        '--seed',
+        String(seed),
+        ...(lambda ? ['--lambda', lambda] : []),
+        '--json',
+        '--no-progress',
+        '--output',
+        file,
+      ];
+      runs.push({ setting, strategy, seed, file, args });
+    }
+  }
+}
+
+function done(run: Run): boolean {
+  if (!existsSync(run.file)) return false;
+  try {
+    const r = JSON.parse(readFileSync(run.file, 'utf8')) as RunResult;
+    const lambda = lambdas.get(`${run.strategy}:${run.setting}`);
+    return (
+      r.metrics !== null && (lambda === undefined || Number(r.strategyOptions.lambda) === Number(lambda))
+    );
+  } catch {
+    return false;
+  }
+}
+
+const pending = runs.filter((r) => !done(r));
+console.log(`${runs.length} runs, ${pending.length} to do, ${jobs} at a time`);
+let next = 0;
+async function worker(): Promise<void> {
+  while (next < pending.length) {
+    const run = pending[next++];
+    const started = Date.now();
+    const code = await new Promise<number>((resolve) => {
+      const child = spawn(process.execPath, run.args, { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (d) => (err += String(d)));
+      child.on('close', (c) => {
+        if (c !== 0) console.error(err.split('\n').slice(-5).join('\n'));
+        resolve(c ?? 1);
+      });
+    });
+    console.log(
+      `${code === 0 ? 'done' : `FAILED (${code})`}: ${run.setting} ${run.strategy} seed ${run.seed} ` +
+        `in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+    );
+  }
+}
+await Promise.all(Array.from({ length: jobs }, worker));
+
+// The table: mean ± standard deviation (over seeds) of average accuracy and backward transfer.
+const meanStd = (xs: number[]) => {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
+  return { m, sd };
+};
+const cell = (xs: number[], scale: number, digits: number) => {
+  if (xs.length === 0) return '–';
+  const { m, sd } = meanStd(xs.map((x) => x * scale));
+  return `${m.toFixed(digits)} ± ${sd.toFixed(digits)}`;
+};
+const lines = [
+  `| strategy | ${settings.map((s) => `${s}: ACC (%) | ${s}: BWT (pp)`).join(' | ')} | ms/step (${settings[0]}) | extra memory | λ |`,
+  `|---|${settings.map(() => '---:|---:').join('|')}|---:|---:|---|`,
+];
+const summary: Record<string, unknown>[] = [];
+for (const strategy of strategies) {
+  const cells: string[] = [];
+  let msPerStep = '–';
+  let memory = '–';
+  const lambdaNote: string[] = [];
+  for (const setting of settings) {
+    const results = runs
+      .filter((r) => r.strategy === strategy && r.setting === setting && done(r))
+      .map((r) => JSON.parse(readFileSync(r.file, 'utf8')) as RunResult);
+    const acc = results.map((r) => r.metrics?.averageAccuracy ?? NaN);
+    const bwt = results.map((r) => r.metrics?.backwardTransfer ?? NaN);
+    cells.push(`${cell(acc, 100, 1)} (n=${results.length})`, cell(bwt, 100, 1));
+    if (setting === settings[0] && results.length > 0) {
+      msPerStep = meanStd(results.map((r) => r.cost.msPerStep)).m.toFixed(1);
+      memory = `${(Math.max(...results.map((r) => r.cost.strategyBytes)) / 2 ** 20).toFixed(2)} MiB`;
+    }
+    if (results[0]?.strategyOptions.lambda !== undefined)
+      lambdaNote.push(`${setting} ${results[0].strategyOptions.lambda}`);
+    summary.push({ strategy, setting, seeds: results.map((r) => r.training.seed), acc, bwt });
+  }
+  lines.push(`| ${strategy} | ${cells.join(' | ')} | ${msPerStep} | ${memory} | ${lambdaNote.join(', ')} |`);
+}
+const table = lines.join('\n');
+console.log(`\n${table}`);
+writeFileSync(join(dir, 'table.md'), `${table}\n`);
+writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
