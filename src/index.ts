@@ -41,5 +41,29 @@ export {
 } from './eval/metrics.js';
 export { taskAccuracy, accuracyRow } from './eval/evaluate.js';
 
+export {
+  compare,
+  type CompareOptions,
+  type CompareHooks,
+  type ComparisonOutcome,
+  type ComparisonFile,
+  type RunOutcome,
+} from './experiments/compare.js';
+export { planRuns, type ComparisonOptions, type RunSpec } from './experiments/plan.js';
+export {
+  readSavedRun,
+  readRunRecords,
+  saveRun,
+  incompleteReason,
+  type RunRecord,
+  type SavedRun,
+} from './experiments/store.js';
+export { comparisonCsv } from './experiments/csv.js';
+export { executeRun } from './experiments/execute.js';
+export { summarize, stat, type ComparisonSummary, type MethodSummary, type Stat } from './report/summary.js';
+export { comparisonTable, comparisonRows, criteria, metricRows, type Criterion } from './report/table.js';
+export { reportHtml, reportCharts, type ReportChart, type ReportOptions } from './report/html.js';
+export { writeReport, readComparison } from './report/write.js';
+
 export * from './errors.js';
 export { version } from './version.js';

@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { UnforgetError } from '../errors.js';
 import { version } from '../version.js';
+import { compareCommand } from './compare.js';
+import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 
 const program = new Command('unforget')
@@ -9,6 +11,8 @@ const program = new Command('unforget')
   .version(version)
   .showHelpAfterError('(run with --help for the options)');
 program.addCommand(runCommand());
+program.addCommand(compareCommand());
+program.addCommand(reportCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,359 @@
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { backendNames, type BackendName } from '../backend/select.js';
+import { OptionError } from '../errors.js';
+import { compare, type CompareHooks } from '../experiments/compare.js';
+import type { RunSpec } from '../experiments/plan.js';
+import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
+import { writeReport } from '../report/write.js';
+import { summarize } from '../report/summary.js';
+import { comparisonTable } from '../report/table.js';
+import { namedScenarios } from '../scenarios/named.js';
+import { settings, type Setting } from '../scenarios/types.js';
+import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
+import type { Progress } from '../train/loop.js';
+
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+function wholeNumber(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
+    return n;
+  };
+}
+
+function numberList(min: number, example: string) {
+  return (value: string): number[] => {
+    const parts = value
+      .split(',')
+      .filter((p) => p.trim() !== '')
+      .map((p) => Number(p));
+    if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < min)) {
+      throw new InvalidArgumentError(
+        `expected comma-separated whole numbers ≥ ${min}, e.g. ${example}; got '${value}'`,
+      );
+    }
+    return parts;
+  };
+}
+
+/** `--seeds 3` is seeds 0, 1, 2; `--seeds 1,5,9` is those seeds. */
+function seedList(value: string): number[] {
+  if (!value.includes(',')) {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(
+        `expected a number of seeds (e.g. 3) or a list (e.g. 0,1,2; one seed: 5,); got '${value}'`,
+      );
+    }
+    return Array.from({ length: n }, (_, i) => i);
+  }
+  return numberList(0, '0,1,2')(value);
+}
+
+function strategyList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((s) => {
+      try {
+        return strategyEntry(s).name;
+      } catch (error) {
+        throw new InvalidArgumentError((error as Error).message);
+      }
+    });
+}
+
+function strategyOptions(): StrategyOption[] {
+  const seen = new Map<string, StrategyOption>();
+  for (const entry of registry) for (const o of entry.options) if (!seen.has(o.name)) seen.set(o.name, o);
+  return [...seen.values()];
+}
+
+function parseStrategyOption(o: StrategyOption) {
+  return (value: string): number | string => {
+    if (o.kind === 'choice') {
+      if (!o.choices?.includes(value)) throw new InvalidArgumentError(`use one of: ${o.choices?.join(', ')}`);
+      return value;
+    }
+    const n = Number(value);
+    if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`,
+      );
+    }
+    return n;
+  };
+}
+
+interface CompareFlags {
+  scenario: string;
+  setting: Setting;
+  tasks?: number;
+  data?: string;
+  strategies?: string[];
+  seeds: number[];
+  backbone: 'mlp' | 'cnn';
+  hidden: number[];
+  filters: number[];
+  epochs: number;
+  iterations?: number;
+  batchSize: number;
+  backend: BackendName | 'auto';
+  results?: string;
+  workers: number;
+  json?: boolean;
+  progress: boolean;
+  [option: string]: unknown;
+}
+
+/** The defaults: the quick comparison `unforget compare` runs with no arguments. */
+export const compareDefaults = {
+  scenario: 'mnist-transfer',
+  setting: 'task' as Setting,
+  seeds: 3,
+  hidden: [400, 400],
+  epochs: 2,
+  batchSize: 128,
+  workers: 2,
+};
+
+export function compareCommand(): Command {
+  const command = new Command('compare')
+    .description(
+      'run several strategies over one scenario and several seeds; print the table to choose a method by, ' +
+        'save every run and write an HTML report (an interrupted comparison resumes where it stopped)',
+    )
+    .addOption(
+      new Option('--scenario <name>', 'which tasks to learn')
+        .choices(namedScenarios.map((s) => s.name))
+        .default(compareDefaults.scenario),
+    )
+    .addOption(
+      new Option('--setting <setting>', 'task-, domain- or class-incremental')
+        .choices(settings)
+        .default(compareDefaults.setting),
+    )
+    .option('--data <folder>', 'the folder of the fashion scenarios (IDX files) or of the images scenario')
+    .option('--tasks <n>', 'number of tasks (default: the scenario’s own)', wholeNumber(1))
+    .option(
+      '--strategies <names>',
+      `comma-separated strategies (default: all of ${registry.map((e) => e.name).join(', ')})`,
+      strategyList,
+    )
+    .option(
+      '--seeds <n|list>',
+      `how many seeds (from 0), or a list of seeds, e.g. 0,1,2 (default ${compareDefaults.seeds})`,
+      seedList,
+      Array.from({ length: compareDefaults.seeds }, (_, i) => i),
+    )
+    .addOption(new Option('--backbone <kind>', 'the network').choices(backboneKinds).default('mlp'))
+    .option(
+      '--hidden <widths>',
+      'hidden layer widths of the mlp',
+      numberList(1, '400,400'),
+      compareDefaults.hidden,
+    )
+    .option('--filters <counts>', 'filters of each convolution of the cnn', numberList(1, '32,64'), [32, 64])
+    .option('--epochs <n>', 'passes over each task’s training data', wholeNumber(1), compareDefaults.epochs)
+    .option('--iterations <n>', 'optimizer steps per task (instead of epochs)', wholeNumber(1))
+    .option('--batch-size <n>', 'examples per step', wholeNumber(1), compareDefaults.batchSize)
+    .addOption(
+      new Option('--backend <name>', 'TensorFlow.js backend of every worker')
+        .choices(['auto', ...backendNames])
+        .default('auto'),
+    )
+    .option('--results <folder>', 'where runs, CSV and report go (default results/<scenario>-<setting>)')
+    .option(
+      '--workers <n>',
+      'runs at once, each in its own process (0: one by one in this process)',
+      wholeNumber(0),
+      compareDefaults.workers,
+    )
+    .option('--json', 'print the summary as JSON instead of the table')
+    .option('--no-progress', 'do not draw the progress bars');
+  for (const o of strategyOptions()) {
+    command.option(
+      `--${kebab(o.name)} <value>`,
+      `${o.description} (for every strategy that takes it)`,
+      parseStrategyOption(o),
+    );
+  }
+  command.addHelpText(
+    'after',
+    [
+      '',
+      'Examples:',
+      '  unforget compare                         the quick default: mnist-transfer, every strategy, 3 seeds',
+      '  unforget compare --strategies finetune,joint --seeds 0,1 --epochs 1 --results results/quick',
+      '  unforget report results/mnist-transfer-task',
+    ].join('\n'),
+  );
+  command.action(async (flags: CompareFlags) => compareAction(flags));
+  return command;
+}
+
+/** Progress on stderr: runs done / total, and one bar per worker with its run's progress. */
+function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): void; stop(): void } {
+  const draw = enabled && process.stderr.isTTY === true;
+  const multi = draw
+    ? new cliProgress.MultiBar(
+        {
+          stream: process.stderr,
+          hideCursor: true,
+          clearOnComplete: true,
+          autopadding: true,
+          format: '{bar}',
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let overall: cliProgress.SingleBar | undefined;
+  const bars = new Map<number, cliProgress.SingleBar>();
+  let done = 0;
+  let total = 0;
+  const log = (line: string) => (multi ? multi.log(`${line}\n`) : console.error(line));
+  const fraction = (p: Progress) => (p.task + p.step / Math.max(p.steps, 1)) / p.tasks;
+  return {
+    log,
+    onPlan(plan) {
+      total = plan.runs.length;
+      done = plan.done.length;
+      if (done > 0) log(`unforget: ${done} of ${total} runs already done; running the other ${total - done}`);
+      for (const { spec, reason } of plan.redo)
+        log(`unforget: redoing ${spec.id}: the saved file is unusable (${reason})`);
+      overall = multi?.create(total, done, {}, { format: 'runs {value}/{total} |{bar}| {percentage}%' });
+    },
+    onRunStart(spec: RunSpec, worker: number) {
+      if (!multi) return;
+      const payload = { run: spec.id, task: 1, tasks: '?', phase: 'start' };
+      const bar = bars.get(worker);
+      if (bar) bar.update(0, payload);
+      else
+        bars.set(
+          worker,
+          multi.create(1000, 0, payload, {
+            format: '  {run} task {task}/{tasks} {phase} |{bar}| {percentage}%',
+          }),
+        );
+    },
+    onRunProgress(spec, worker, p) {
+      bars.get(worker)?.update(Math.round(1000 * fraction(p)), {
+        run: spec.id,
+        task: p.task + 1,
+        tasks: p.tasks,
+        phase: p.phase,
+      });
+    },
+    onRunEnd(spec, _worker, outcome) {
+      if (outcome.status === 'done') {
+        done++;
+        overall?.update(done);
+        const acc = outcome.record.result.metrics?.averageAccuracy ?? NaN;
+        const seconds = outcome.record.result.cost.trainMs.reduce((a, b) => a + b, 0) / 1000;
+        log(
+          `unforget: ${spec.id} done (${done}/${total}): ACC ${(100 * acc).toFixed(1)}%, ${seconds.toFixed(1)} s`,
+        );
+      } else if (outcome.status === 'failed') {
+        log(`unforget: ${spec.id} failed: ${outcome.error.message}`);
+      }
+    },
+    stop() {
+      multi?.stop();
+    },
+  };
+}
+
+async function compareAction(flags: CompareFlags): Promise<void> {
+  const strategies = flags.strategies ?? registry.map((e) => e.name);
+  if (strategies.length === 0) throw new OptionError('--strategies names no strategy; list at least one');
+  const entries = strategies.map(strategyEntry);
+  const strategyOptionsByName: Record<string, Record<string, number | string>> = {};
+  for (const o of strategyOptions()) {
+    const value = flags[o.name];
+    if (value === undefined) continue;
+    const takers = entries.filter((e) => e.options.some((x) => x.name === o.name));
+    if (takers.length === 0) {
+      throw new OptionError(
+        `none of the strategies compared (${strategies.join(', ')}) takes --${kebab(o.name)}; drop it or add a strategy that does`,
+      );
+    }
+    for (const e of takers) (strategyOptionsByName[e.name] ??= {})[o.name] = value as number | string;
+  }
+  const backbone: BackboneSpec =
+    flags.backbone === 'cnn'
+      ? { kind: 'cnn', filters: flags.filters }
+      : { kind: 'mlp', hidden: flags.hidden };
+  const folder = flags.results ?? join('results', `${flags.scenario}-${flags.setting}`);
+  const display = progressDisplay(flags.progress && !flags.json);
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    display.log(
+      'unforget: stopping after the current steps; finished runs are kept, rerun the same command to resume ' +
+        '(Ctrl-C again quits at once)',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  const started = performance.now();
+  let outcome: Awaited<ReturnType<typeof compare>>;
+  try {
+    outcome = await compare(
+      {
+        scenario: flags.scenario,
+        setting: flags.setting,
+        tasks: flags.tasks,
+        data: flags.data,
+        strategies,
+        strategyOptions: strategyOptionsByName,
+        seeds: flags.seeds,
+        backbone,
+        epochs: flags.iterations === undefined ? flags.epochs : undefined,
+        iterations: flags.iterations,
+        batchSize: flags.batchSize,
+        backend: flags.backend,
+      },
+      { folder, workers: flags.workers, signal: controller.signal, hooks: display },
+    );
+  } finally {
+    display.stop();
+    process.off('SIGINT', onInterrupt);
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const { records, runs, failed } = outcome;
+  if (outcome.stopped) {
+    console.error(
+      `unforget: stopped with ${records.length} of ${runs.length} runs done (saved in ${folder}); ` +
+        'rerun the same command to do the rest',
+    );
+    process.exitCode = 130;
+    return;
+  }
+  if (records.length > 0) {
+    const summary = summarize(records, strategies);
+    const report = await writeReport(folder);
+    if (flags.json) {
+      console.log(
+        JSON.stringify({ folder, csv: outcome.csvPath, report: report.path, seconds, summary }, null, 2),
+      );
+    } else {
+      console.log(comparisonTable(summary));
+      console.log(
+        `\n${outcome.ran} runs done now, ${outcome.skipped} already done, in ${seconds.toFixed(0)} s ` +
+          `(${flags.workers || 1} at a time).\nResults: ${folder}/ (one JSON per run), ${outcome.csvPath}; ` +
+          `report: ${report.path}`,
+      );
+    }
+  }
+  if (failed.length > 0) {
+    throw new OptionError(
+      `${failed.length} run(s) failed: ${failed.map((f) => `${f.spec.id} (${f.error.message})`).join('; ')}; ` +
+        'fix the cause and rerun the same command: finished runs are kept',
+    );
+  }
+}

@@ -1,0 +1,169 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { OptionError } from '../errors.js';
+import { strategyEntry } from '../strategies/index.js';
+import type { Progress } from '../train/loop.js';
+import { comparisonCsv } from './csv.js';
+import { writeFileAtomic, writeJsonAtomic } from './files.js';
+import { planRuns, specDifferences, type ComparisonOptions, type RunSpec } from './plan.js';
+import { inProcessSlot, processSlot, type RunSlot } from './pool.js';
+import { makeRecord, readSavedRun, saveRun, type RunRecord } from './store.js';
+
+/** How a run of the comparison ended this time. */
+export type RunOutcome =
+  | { status: 'done'; record: RunRecord; path: string }
+  | { status: 'stopped' }
+  | { status: 'failed'; error: Error };
+
+/** What a caller can watch while a comparison runs (the CLI draws its progress bars from these). */
+export interface CompareHooks {
+  /** Once the folder is read: every planned run, those already done, and those redone (and why). */
+  onPlan?(plan: { runs: RunSpec[]; done: RunSpec[]; redo: { spec: RunSpec; reason: string }[] }): void;
+  onRunStart?(spec: RunSpec, worker: number): void;
+  onRunProgress?(spec: RunSpec, worker: number, progress: Progress): void;
+  onRunEnd?(spec: RunSpec, worker: number, outcome: RunOutcome): void;
+}
+
+export interface CompareOptions {
+  /** The results folder: one `<strategy>-seed<seed>.json` per run, `comparison.csv`, `comparison.json`. */
+  folder: string;
+  /** Runs at once, each in a worker process of its own. Default 2. 0 runs them one by one in this process. */
+  workers?: number;
+  /** Stops the running runs after their current step; they are not saved, and the next call redoes them. */
+  signal?: AbortSignal;
+  hooks?: CompareHooks;
+}
+
+export interface ComparisonOutcome {
+  folder: string;
+  runs: RunSpec[];
+  /** The finished runs, in plan order (skipped ones read from the folder, and those done now). */
+  records: RunRecord[];
+  /** Runs found finished in the folder and not redone. */
+  skipped: number;
+  /** Runs finished by this call. */
+  ran: number;
+  failed: { spec: RunSpec; error: Error }[];
+  /** True when the signal stopped the comparison before every run was done. */
+  stopped: boolean;
+  csvPath: string;
+}
+
+/** What `comparison.json` holds: the plan, so `report` can order the methods and title the page. */
+export interface ComparisonFile {
+  format: 'unforget-comparison';
+  options: ComparisonOptions;
+  runs: string[];
+}
+
+/**
+ * Runs every strategy × seed of `options` and saves each run's record in `folder` as soon as it
+ * finishes. Runs whose record is already there, whole and complete, are not redone, so a comparison
+ * that was interrupted resumes where it stopped; a half-written or unfinished record is redone.
+ *
+ * ```ts
+ * const out = await compare(
+ *   { scenario: 'mnist-transfer', setting: 'task', strategies: ['finetune', 'joint'], seeds: [0, 1],
+ *     backbone: { kind: 'mlp', hidden: [400, 400] }, epochs: 2, batchSize: 128 },
+ *   { folder: 'results/mnist-transfer-task', workers: 2 },
+ * );
+ * console.log(comparisonTable(summarize(out.records)));
+ * ```
+ */
+export async function compare(options: ComparisonOptions, run: CompareOptions): Promise<ComparisonOutcome> {
+  const strategies = options.strategies.map((s) => strategyEntry(s).name);
+  const runs = planRuns({ ...options, strategies });
+  const workers = run.workers ?? 2;
+  if (!Number.isInteger(workers) || workers < 0) {
+    throw new OptionError(`workers must be a whole number ≥ 0; got ${workers}`);
+  }
+  const { folder, hooks = {} } = run;
+  await mkdir(folder, { recursive: true });
+
+  const records = new Map<string, RunRecord>();
+  const redo: { spec: RunSpec; reason: string }[] = [];
+  const pending: RunSpec[] = [];
+  for (const spec of runs) {
+    const saved = await readSavedRun(folder, spec.id);
+    if (saved.status === 'done') {
+      const differences = specDifferences(saved.record.spec, spec);
+      if (differences.length > 0) {
+        throw new OptionError(
+          `${join(folder, `${spec.id}.json`)} is a run of a different comparison (${differences.join('; ')}); ` +
+            'give another --results folder, or delete that one to start over',
+        );
+      }
+      records.set(spec.id, saved.record);
+    } else {
+      if (saved.status === 'unusable') redo.push({ spec, reason: saved.reason });
+      pending.push(spec);
+    }
+  }
+  const skipped = records.size;
+  hooks.onPlan?.({ runs, done: runs.filter((r) => records.has(r.id)), redo });
+  const file: ComparisonFile = {
+    format: 'unforget-comparison',
+    options: { ...options, strategies },
+    runs: runs.map((r) => r.id),
+  };
+  await writeJsonAtomic(join(folder, 'comparison.json'), file);
+
+  const csvPath = join(folder, 'comparison.csv');
+  const inOrder = () => runs.flatMap((r) => records.get(r.id) ?? []);
+  let csvWrite = Promise.resolve();
+  const writeCsv = () => {
+    csvWrite = csvWrite.then(() => writeFileAtomic(csvPath, comparisonCsv(inOrder())));
+    return csvWrite;
+  };
+
+  const failed: { spec: RunSpec; error: Error }[] = [];
+  const signal = run.signal ?? new AbortController().signal;
+  let ran = 0;
+  const slotCount = Math.min(Math.max(workers, 1), Math.max(pending.length, 1));
+  const slots: RunSlot[] = Array.from({ length: slotCount }, () =>
+    workers === 0 ? inProcessSlot() : processSlot(),
+  );
+  const queue = [...pending];
+  const work = async (slot: RunSlot, worker: number) => {
+    for (let spec = queue.shift(); spec && !signal.aborted; spec = queue.shift()) {
+      const current = spec;
+      hooks.onRunStart?.(current, worker);
+      let outcome: RunOutcome;
+      try {
+        const result = await slot.run(current, (p) => hooks.onRunProgress?.(current, worker, p), signal);
+        if (result.stopped) {
+          outcome = { status: 'stopped' };
+        } else {
+          const record = makeRecord(current, result);
+          const path = await saveRun(folder, record);
+          records.set(current.id, record);
+          ran++;
+          await writeCsv();
+          outcome = { status: 'done', record, path };
+        }
+      } catch (error) {
+        const e = error instanceof Error ? error : new Error(String(error));
+        failed.push({ spec: current, error: e });
+        outcome = { status: 'failed', error: e };
+      }
+      hooks.onRunEnd?.(current, worker, outcome);
+    }
+  };
+  try {
+    await Promise.all(slots.map((slot, i) => work(slot, i)));
+  } finally {
+    await Promise.all(slots.map((s) => s.close()));
+  }
+  await writeCsv();
+  const finished = inOrder();
+  return {
+    folder,
+    runs,
+    records: finished,
+    skipped,
+    ran,
+    failed,
+    stopped: signal.aborted && finished.length < runs.length,
+    csvPath,
+  };
+}

@@ -1,0 +1,53 @@
+import { useBackend } from '../backend/select.js';
+import { learner } from '../model/learner.js';
+import { namedScenario } from '../scenarios/named.js';
+import type { Scenario } from '../scenarios/types.js';
+import { strategyEntry } from '../strategies/index.js';
+import { train, type Progress } from '../train/loop.js';
+import type { RunResult } from '../train/result.js';
+import { canonicalJson, type RunSpec } from './plan.js';
+
+let lastScenario: { key: string; scenario: Scenario } | undefined;
+
+/** Builds the run's scenario, reusing the previous one when a worker runs several runs of one comparison. */
+async function scenarioFor(spec: RunSpec): Promise<Scenario> {
+  const options = {
+    setting: spec.setting,
+    tasks: spec.tasks ?? undefined,
+    seed: spec.seed,
+    data: spec.data ?? undefined,
+  };
+  const key = canonicalJson([spec.scenario, options]);
+  if (lastScenario?.key !== key) {
+    lastScenario = { key, scenario: await namedScenario(spec.scenario).build(options) };
+  }
+  return lastScenario.scenario;
+}
+
+/**
+ * Runs one planned run in this thread: starts the spec's backend, builds the scenario, a fresh
+ * learner and the strategy from the registry, trains, and frees every tensor it made.
+ */
+export async function executeRun(
+  spec: RunSpec,
+  options: { onProgress?: (p: Progress) => void; signal?: AbortSignal } = {},
+): Promise<RunResult> {
+  await useBackend(spec.backend, null);
+  const entry = strategyEntry(spec.strategy);
+  const scenario = await scenarioFor(spec);
+  const strategy = entry.create(spec.strategyOptions);
+  const model = learner({ backbone: spec.backbone, scenario, seed: spec.seed });
+  try {
+    return await train(model, scenario, strategy, {
+      epochs: spec.epochs ?? undefined,
+      iterations: spec.iterations ?? undefined,
+      batchSize: spec.batchSize,
+      seed: spec.seed,
+      onProgress: options.onProgress,
+      signal: options.signal,
+    });
+  } finally {
+    model.dispose();
+    strategy.dispose?.();
+  }
+}

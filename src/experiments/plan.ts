@@ -1,0 +1,119 @@
+import type { BackendName } from '../backend/select.js';
+import { OptionError } from '../errors.js';
+import type { BackboneSpec } from '../model/backbones.js';
+import type { Setting } from '../scenarios/types.js';
+
+/** What a comparison runs: every strategy in `strategies` once per seed, on one scenario and budget. */
+export interface ComparisonOptions {
+  /** A named scenario (see `namedScenarios`), e.g. 'mnist-transfer'. */
+  scenario: string;
+  setting: Setting;
+  /** Number of tasks, where the scenario lets it vary. */
+  tasks?: number;
+  /** The scenario's data folder (Fashion-MNIST's IDX files, an image folder). */
+  data?: string;
+  /** Strategy names from the registry, in the order the table shows them. */
+  strategies: readonly string[];
+  /** Options per strategy name, e.g. `{ ewc: { lambda: 100 } }`; unlisted options keep their defaults. */
+  strategyOptions?: Readonly<Record<string, Readonly<Record<string, number | string>>>>;
+  seeds: readonly number[];
+  backbone: BackboneSpec;
+  /** Passes over each task's data (ignored when `iterations` is given). */
+  epochs?: number;
+  /** Optimizer steps per task, instead of epochs. */
+  iterations?: number;
+  batchSize: number;
+  /** Default 'auto' (the best backend each worker can start). */
+  backend?: BackendName | 'auto';
+}
+
+/** One run of a comparison: everything needed to repeat it, saved with its result. */
+export interface RunSpec {
+  /** `<strategy>-seed<seed>`: the run's name in the results folder. */
+  id: string;
+  scenario: string;
+  setting: Setting;
+  tasks: number | null;
+  data: string | null;
+  strategy: string;
+  strategyOptions: Record<string, number | string>;
+  seed: number;
+  backbone: BackboneSpec;
+  epochs: number | null;
+  iterations: number | null;
+  batchSize: number;
+  backend: BackendName | 'auto';
+}
+
+function checkWhole(name: string, value: number, min: number): void {
+  if (!Number.isInteger(value) || value < min) {
+    throw new OptionError(`${name} must be a whole number ≥ ${min}; got ${value}`);
+  }
+}
+
+/**
+ * The runs of a comparison, seed by seed (every strategy with seed 0, then with seed 1, …), so that
+ * a comparison stopped half-way has the same number of seeds for each strategy done so far.
+ *
+ * ```ts
+ * const runs = planRuns({ scenario: 'mnist-transfer', setting: 'task', strategies: ['finetune', 'joint'],
+ *   seeds: [0, 1], backbone: { kind: 'mlp', hidden: [400, 400] }, epochs: 2, batchSize: 128 });
+ * runs.map((r) => r.id); // ['finetune-seed0', 'joint-seed0', 'finetune-seed1', 'joint-seed1']
+ * ```
+ */
+export function planRuns(options: ComparisonOptions): RunSpec[] {
+  if (options.strategies.length === 0) throw new OptionError('a comparison needs at least one strategy');
+  if (options.seeds.length === 0) throw new OptionError('a comparison needs at least one seed');
+  const twice = (list: readonly (string | number)[]) => list.find((x, i) => list.indexOf(x) !== i);
+  const repeated = twice(options.strategies) ?? twice(options.seeds);
+  if (repeated !== undefined)
+    throw new OptionError(`'${repeated}' is listed twice; list each strategy and seed once`);
+  for (const s of options.seeds) checkWhole('each seed', s, 0);
+  for (const s of options.strategies) {
+    if (!/^[A-Za-z][A-Za-z0-9_-]*$/.test(s)) {
+      throw new OptionError(`'${s}' is not a strategy name (letters, digits, '-' and '_')`);
+    }
+  }
+  if (options.iterations !== undefined) checkWhole('iterations', options.iterations, 1);
+  else checkWhole('epochs', options.epochs ?? 4, 1);
+  checkWhole('batchSize', options.batchSize, 1);
+  if (options.tasks !== undefined) checkWhole('tasks', options.tasks, 1);
+  return options.seeds.flatMap((seed) =>
+    options.strategies.map((strategy) => ({
+      id: `${strategy}-seed${seed}`,
+      scenario: options.scenario,
+      setting: options.setting,
+      tasks: options.tasks ?? null,
+      data: options.data ?? null,
+      strategy,
+      strategyOptions: { ...(options.strategyOptions?.[strategy] ?? {}) },
+      seed,
+      backbone: options.backbone,
+      epochs: options.iterations === undefined ? (options.epochs ?? 4) : null,
+      iterations: options.iterations ?? null,
+      batchSize: options.batchSize,
+      backend: options.backend ?? 'auto',
+    })),
+  );
+}
+
+/** A JSON text with object keys sorted, so that equal values give equal text. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
+      : v,
+  );
+}
+
+/** The settings where two specs differ, e.g. ['epochs: 2 ≠ 4']; empty when they describe the same run. */
+export function specDifferences(saved: RunSpec, planned: RunSpec): string[] {
+  const keys = new Set([...Object.keys(saved), ...Object.keys(planned)]) as Set<keyof RunSpec>;
+  const out: string[] = [];
+  for (const key of keys) {
+    const a = canonicalJson(saved[key] ?? null);
+    const b = canonicalJson(planned[key] ?? null);
+    if (a !== b) out.push(`${key}: ${a} saved, ${b} now`);
+  }
+  return out;
+}

@@ -1,0 +1,129 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UnforgetError } from '../errors.js';
+import type { Progress } from '../train/loop.js';
+import type { RunResult } from '../train/result.js';
+import { executeRun } from './execute.js';
+import type { RunSpec } from './plan.js';
+
+export type ParentMessage = { type: 'run'; spec: RunSpec } | { type: 'stop' };
+export type WorkerMessage =
+  | { type: 'ready' }
+  | { type: 'progress'; progress: Progress }
+  | { type: 'result'; result: RunResult }
+  | { type: 'failed'; name: string; message: string; stack: string };
+
+/** Runs one spec at a time somewhere: in this process, or in a worker process of its own. */
+export interface RunSlot {
+  run(spec: RunSpec, onProgress: (p: Progress) => void, signal: AbortSignal): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+/** A run failed inside a worker; the message is the worker's. */
+export class RunFailedError extends UnforgetError {
+  constructor(
+    message: string,
+    readonly originalName: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Runs in this process (one at a time: TensorFlow.js has one backend per thread). */
+export function inProcessSlot(): RunSlot {
+  return {
+    async run(spec, onProgress, signal) {
+      return executeRun(spec, { onProgress, signal });
+    },
+    async close() {},
+  };
+}
+
+const here = fileURLToPath(import.meta.url);
+/** worker.ts under tsx, worker.js once built. */
+const workerFile = join(dirname(here), `worker${extname(here)}`);
+
+function workerExecArgv(): string[] {
+  const argv = process.execArgv.filter((a) => !a.startsWith('--test') && !a.startsWith('--inspect'));
+  if (extname(here) === '.ts' && !argv.some((a) => a.includes('tsx'))) argv.push('--import', 'tsx');
+  return argv;
+}
+
+/**
+ * Runs in a child process of its own, started on the first run and reused for the next ones, so
+ * each worker has its own TensorFlow.js backend and its own core. A worker that crashes fails only
+ * the run it was on; the next run starts a new one.
+ */
+export function processSlot(): RunSlot {
+  let child: ChildProcess | undefined;
+  let stderr = '';
+  const start = (): ChildProcess => {
+    const c = fork(workerFile, [], {
+      execArgv: workerExecArgv(),
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'advanced',
+    });
+    c.stderr?.setEncoding('utf8');
+    c.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4000);
+    });
+    c.on('exit', () => {
+      if (child === c) child = undefined;
+    });
+    return c;
+  };
+  return {
+    run(spec, onProgress, signal) {
+      child ??= start();
+      const c = child;
+      return new Promise<RunResult>((resolve, reject) => {
+        const stop = () => c.send({ type: 'stop' } satisfies ParentMessage);
+        const done = () => {
+          c.off('message', onMessage);
+          c.off('exit', onExit);
+          signal.removeEventListener('abort', stop);
+        };
+        const onMessage = (m: WorkerMessage) => {
+          if (m.type === 'progress') onProgress(m.progress);
+          else if (m.type === 'result') {
+            done();
+            resolve(m.result);
+          } else if (m.type === 'failed') {
+            done();
+            reject(new RunFailedError(m.message, m.name));
+          }
+        };
+        const onExit = (code: number | null, signalName: string | null) => {
+          done();
+          const tail = stderr.trim().split('\n').slice(-8).join('\n');
+          reject(
+            new RunFailedError(
+              `the worker process running ${spec.id} exited (${signalName ?? `code ${code}`})` +
+                (tail ? `:\n${tail}` : ''),
+              'WorkerExit',
+            ),
+          );
+        };
+        c.on('message', onMessage);
+        c.on('exit', onExit);
+        signal.addEventListener('abort', stop);
+        c.send({ type: 'run', spec } satisfies ParentMessage);
+        if (signal.aborted) stop();
+      });
+    },
+    async close() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => c.kill('SIGKILL'), 5000);
+        c.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        c.disconnect();
+      });
+    },
+  };
+}

@@ -1,0 +1,297 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { EChartsOption } from 'echarts';
+import { version } from '../version.js';
+import type { ComparisonSummary, MethodSummary, Stat } from './summary.js';
+import { comparisonRows, comparisonTitle, criteria, metricRows, type Criterion } from './table.js';
+
+/** One chart of the report: where it goes and the ECharts option that draws it (plain JSON). */
+export interface ReportChart {
+  id: string;
+  section: 'matrix' | 'tasks' | 'bars';
+  title: string;
+  height: number;
+  option: EChartsOption;
+}
+
+const palette = ['#4477aa', '#ee6677', '#228833', '#ccbb44', '#66ccee', '#aa3377', '#bbbbbb', '#000000'];
+const pct = (v: number) => Math.round(v * 1000) / 10;
+const short = (names: readonly string[]) => names.map((_, j) => `T${j + 1}`);
+
+/** The accuracy matrix of one method as a heat map: row i = after training task i, column j = task j. */
+function matrixChart(m: MethodSummary, s: ComparisonSummary, index: number): ReportChart {
+  const T = s.taskNames.length;
+  const tasks = short(s.taskNames);
+  const data = m.accuracyMatrix.flatMap((row, i) =>
+    row.map((cell, j) => ({
+      value: [j, i, pct(cell.mean)],
+      label: {
+        formatter: `${(100 * cell.mean).toFixed(1)}${cell.std === null ? '' : `\n± ${(100 * cell.std).toFixed(1)}`}`,
+      },
+    })),
+  );
+  return {
+    id: `matrix-${index}`,
+    section: 'matrix',
+    title: m.strategy,
+    height: 100 + 64 * T,
+    option: {
+      animation: false,
+      title: { text: m.strategy, left: 'center', textStyle: { fontSize: 14 } },
+      tooltip: { position: 'top' },
+      grid: { left: 90, right: 20, top: 36, bottom: 44 },
+      xAxis: { type: 'category', data: tasks, name: 'tested on', nameLocation: 'middle', nameGap: 26 },
+      yAxis: {
+        type: 'category',
+        data: tasks.map((t) => `after ${t}`),
+        inverse: true,
+      },
+      visualMap: {
+        show: false,
+        min: 0,
+        max: 100,
+        dimension: 2,
+        inRange: { color: ['#f7fbff', '#c6dbef', '#6baed6', '#2171b5', '#08306b'] },
+      },
+      series: [
+        {
+          type: 'heatmap',
+          name: `${m.strategy}: accuracy (%)`,
+          data,
+          label: { show: true, fontSize: 11, lineHeight: 15 },
+          itemStyle: { borderColor: '#fff', borderWidth: 1 },
+        },
+      ],
+    },
+  };
+}
+
+/** Task j's accuracy after each task is learned, one line per method. */
+function taskChart(s: ComparisonSummary, j: number): ReportChart {
+  const tasks = short(s.taskNames);
+  return {
+    id: `task-${j}`,
+    section: 'tasks',
+    title: `${tasks[j]}: ${s.taskNames[j]}`,
+    height: 300,
+    option: {
+      animation: false,
+      color: palette,
+      title: { text: `${tasks[j]}: ${s.taskNames[j]}`, left: 'center', textStyle: { fontSize: 14 } },
+      tooltip: { trigger: 'axis' },
+      legend: { bottom: 0, type: 'scroll' },
+      grid: { left: 50, right: 20, top: 40, bottom: 70 },
+      xAxis: {
+        type: 'category',
+        data: tasks.map((t) => `after ${t}`),
+        name: 'tasks learned',
+        nameLocation: 'middle',
+        nameGap: 26,
+      },
+      yAxis: { type: 'value', min: 0, max: 100, name: 'accuracy (%)' },
+      series: s.methods.map((m) => ({
+        type: 'line',
+        name: m.strategy,
+        data: m.accuracyMatrix.map((row) => pct(row[j].mean)),
+        symbolSize: 7,
+      })),
+    },
+  };
+}
+
+/** How to show a criterion on an axis: bytes get a unit that fits the largest value. */
+function axisScale(c: Criterion, stats: (Stat | null)[]): { scale: number; unit: string } {
+  if (c.unit !== 'bytes') return { scale: c.scale, unit: c.unit };
+  const largest = Math.max(0, ...stats.map((x) => x?.mean ?? 0));
+  const [scale, unit] =
+    largest >= 1024 ** 2 ? [1 / 1024 ** 2, 'MiB'] : largest >= 1024 ? [1 / 1024, 'KiB'] : [1, 'B'];
+  return { scale, unit };
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+/** One row of the table as bars (mean) with whiskers (± std, drawn as a flat box plot). */
+function barChart(s: ComparisonSummary, c: Criterion): ReportChart {
+  const stats = s.methods.map((m) => c.value(m));
+  const { scale, unit } = axisScale(c, stats);
+  const mean = stats.map((x) => (x === null ? null : round(x.mean * scale)));
+  const whiskers = stats.map((x) => {
+    if (x === null || x.std === null) return [];
+    const [m, d] = [x.mean * scale, x.std * scale];
+    return [round(m - d), round(m), round(m), round(m), round(m + d)];
+  });
+  const title = c.short;
+  return {
+    id: `bars-${c.key}`,
+    section: 'bars',
+    title,
+    height: 280,
+    option: {
+      animation: false,
+      title: {
+        text: title,
+        subtext: `${unit}, ${c.better} is better`,
+        left: 'center',
+        textStyle: { fontSize: 13 },
+        itemGap: 8,
+      },
+      tooltip: { trigger: 'item' },
+      grid: { left: 60, right: 20, top: 64, bottom: 60 },
+      xAxis: {
+        type: 'category',
+        data: s.methods.map((m) => m.strategy),
+        axisLabel: { interval: 0, rotate: s.methods.length > 4 ? 30 : 0 },
+      },
+      yAxis: { type: 'value', scale: false },
+      series: [
+        {
+          type: 'bar',
+          name: 'mean',
+          data: mean.map((v, i) => ({ value: v ?? 0, itemStyle: { color: palette[i % palette.length] } })),
+        },
+        {
+          type: 'boxplot',
+          name: '± std over seeds',
+          data: whiskers,
+          boxWidth: [12, 12],
+          itemStyle: { color: 'transparent', borderColor: '#333', borderWidth: 1.2 },
+        },
+      ],
+    },
+  };
+}
+
+/** Every chart of the report, in page order. */
+export function reportCharts(summary: ComparisonSummary): ReportChart[] {
+  return [
+    ...summary.methods.map((m, i) => matrixChart(m, summary, i)),
+    ...summary.taskNames.map((_, j) => taskChart(summary, j)),
+    ...[...criteria, ...metricRows].map((c) => barChart(summary, c)),
+  ];
+}
+
+let echartsSource: { code: string; version: string } | undefined;
+
+/** The minified ECharts bundle from node_modules, to inline in the page so it opens offline. */
+export function echartsBundle(): { code: string; version: string } {
+  if (!echartsSource) {
+    const file = createRequire(import.meta.url).resolve('echarts/dist/echarts.min');
+    const pkg = JSON.parse(readFileSync(join(dirname(file), '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    echartsSource = { code: readFileSync(file, 'utf8'), version: pkg.version };
+  }
+  return echartsSource;
+}
+
+const escapeHtml = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
+  );
+
+/** JSON that is safe inside a <script> element. */
+const scriptJson = (value: unknown) =>
+  JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+
+function htmlTable(summary: ComparisonSummary): string {
+  const [head, ...rows] = comparisonRows(summary);
+  const cells = (r: string[], tag: string) => r.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('');
+  const split = criteria.length + 1;
+  return [
+    '<table class="comparison">',
+    `<thead><tr>${cells(head, 'th')}</tr></thead>`,
+    '<tbody>',
+    ...rows.map((r, i) => `<tr${i === split ? ' class="metrics"' : ''}>${cells(r, 'td')}</tr>`),
+    '</tbody></table>',
+  ].join('\n');
+}
+
+const renderScript = `
+(function () {
+  var charts = JSON.parse(document.getElementById('unforget-charts').textContent);
+  var drawn = [];
+  charts.forEach(function (c) {
+    var chart = echarts.init(document.getElementById(c.id), null, { renderer: 'svg' });
+    chart.setOption(c.option);
+    drawn.push(chart);
+  });
+  window.addEventListener('resize', function () { drawn.forEach(function (c) { c.resize(); }); });
+  document.body.setAttribute('data-charts-drawn', String(drawn.length));
+})();
+`;
+
+export interface ReportOptions {
+  /** Shown at the top; default 'unforget comparison: <scenario>'. */
+  title?: string;
+  /** Lines about the runs (files, dates), shown under the table. */
+  notes?: readonly string[];
+}
+
+/**
+ * The comparison as one self-contained HTML page: the table, the accuracy matrix of each method as a
+ * heat map, each task's accuracy as tasks are added, and every row of the table as bars with ± std
+ * whiskers. The plots are drawn by Apache ECharts, whose code is inlined, so the page opens offline.
+ */
+export function reportHtml(summary: ComparisonSummary, options: ReportOptions = {}): string {
+  const charts = reportCharts(summary);
+  const title = options.title ?? `unforget comparison: ${summary.scenario}`;
+  const section = (name: ReportChart['section'], heading: string, text: string, wide: boolean) =>
+    [
+      `<h2>${escapeHtml(heading)}</h2>`,
+      `<p class="note">${escapeHtml(text)}</p>`,
+      `<div class="grid${wide ? ' wide' : ''}">`,
+      ...charts
+        .filter((c) => c.section === name)
+        .map(
+          (c) =>
+            `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`,
+        ),
+      '</div>',
+    ].join('\n');
+  const echarts = echartsBundle();
+  const tasks = summary.taskNames.map((n, j) => `<li>T${j + 1}: ${escapeHtml(n)}</li>`).join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="unforget ${version}">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; }
+.note { color: #555; margin: 4px 0 12px; }
+table.comparison { border-collapse: collapse; font-variant-numeric: tabular-nums; overflow-x: auto; display: block; }
+table.comparison th, table.comparison td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
+table.comparison tr.metrics td { border-top: 2px solid #999; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
+.grid.wide { grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); }
+.chart { border: 1px solid #eee; border-radius: 4px; }
+footer { margin-top: 32px; color: #777; font-size: 12px; }
+</style>
+</head>
+<body>
+<h1>${escapeHtml(title)}</h1>
+<p class="note">${escapeHtml(comparisonTitle(summary))}</p>
+<ul class="note">${tasks}</ul>
+<h2>The table</h2>
+<p class="note">Criteria as rows, one column per method: mean ± standard deviation over seeds. Accuracies are on each task's test set.</p>
+${htmlTable(summary)}
+${(options.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
+${section('matrix', 'Accuracy matrix of each method', 'Row "after Ti": accuracy on every task (column) once task i is learned; the mean over seeds, ± std below it. The cells above the diagonal are tasks not learned yet.', false)}
+${section('tasks', "Each task's accuracy as tasks are added", 'A line that drops after its task is the method forgetting that task.', true)}
+${section('bars', 'The table as bars', 'Bars are the mean over seeds; whiskers span ± one standard deviation.', false)}
+<footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
+<script>${echarts.code}</script>
+<script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>
+<script>${renderScript}</script>
+</body>
+</html>
+`;
+}

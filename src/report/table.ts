@@ -1,0 +1,179 @@
+import type { ComparisonSummary, MethodSummary, Stat } from './summary.js';
+
+/** A row of the comparison table that holds a number per method (every row but "needs old data"). */
+export interface Criterion {
+  key: string;
+  /** The row's name in the table, with its unit. */
+  label: string;
+  /** A few words for a chart's title. */
+  short: string;
+  /** The unit on a bar chart's axis. */
+  unit: string;
+  /** Which way is better, for the reader. */
+  better: 'higher' | 'lower';
+  /** Multiplies the stat for display (e.g. 100 for a percentage). */
+  scale: number;
+  /** Signed values (transfer) show a '+'. */
+  signed?: boolean;
+  value(m: MethodSummary): Stat | null;
+}
+
+/** The issue's criteria, in the table's order. */
+export const criteria: readonly Criterion[] = [
+  {
+    key: 'newTask',
+    short: 'new task accuracy',
+    label: 'new task: accuracy on the last task (%)',
+    unit: '%',
+    better: 'higher',
+    scale: 100,
+    value: (m) => m.newTask,
+  },
+  {
+    key: 'oldTasks',
+    short: 'old tasks accuracy',
+    label: 'old tasks: accuracy on the earlier ones, after the last (%)',
+    unit: '%',
+    better: 'higher',
+    scale: 100,
+    value: (m) => m.oldTasks,
+  },
+  {
+    key: 'trainSeconds',
+    short: 'training time',
+    label: 'training time (s)',
+    unit: 's',
+    better: 'lower',
+    scale: 1,
+    value: (m) => m.trainSeconds,
+  },
+  {
+    key: 'testMicroseconds',
+    short: 'test time per example',
+    label: 'test time (µs per example)',
+    unit: 'µs',
+    better: 'lower',
+    scale: 1000,
+    value: (m) => m.testMsPerExample,
+  },
+  {
+    key: 'strategyBytes',
+    short: 'extra memory kept',
+    label: 'memory: extra bytes kept',
+    unit: 'bytes',
+    better: 'lower',
+    scale: 1,
+    value: (m) => m.strategyBytes,
+  },
+];
+
+/** The metrics over the accuracy matrix, after the criteria. */
+export const metricRows: readonly Criterion[] = [
+  {
+    key: 'averageAccuracy',
+    short: 'average accuracy (ACC)',
+    label: 'average accuracy ACC (%)',
+    unit: '%',
+    better: 'higher',
+    scale: 100,
+    value: (m) => m.averageAccuracy,
+  },
+  {
+    key: 'backwardTransfer',
+    short: 'backward transfer (BWT)',
+    label: 'backward transfer BWT (pp)',
+    unit: 'pp',
+    better: 'higher',
+    scale: 100,
+    signed: true,
+    value: (m) => m.backwardTransfer,
+  },
+  {
+    key: 'forwardTransfer',
+    short: 'forward transfer (FWT)',
+    label: 'forward transfer FWT (pp)',
+    unit: 'pp',
+    better: 'higher',
+    scale: 100,
+    signed: true,
+    value: (m) => m.forwardTransfer,
+  },
+  {
+    key: 'forgetting',
+    short: 'forgetting',
+    label: 'forgetting (pp)',
+    unit: 'pp',
+    better: 'lower',
+    scale: 100,
+    value: (m) => m.forgetting,
+  },
+];
+
+/** "12.3 KiB" for a byte count. */
+export function formatBytes(count: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = count;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${Math.round(value)} B` : `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A stat as "mean ± std" in the criterion's display unit ("-" when there is none). */
+export function formatStat(c: Criterion, s: Stat | null): string {
+  if (s === null || !Number.isFinite(s.mean)) return '-';
+  if (c.unit === 'bytes') {
+    return s.std ? `${formatBytes(s.mean)} ± ${formatBytes(s.std)}` : formatBytes(s.mean);
+  }
+  const mean = s.mean * c.scale;
+  const text = `${c.signed && mean >= 0 ? '+' : ''}${mean.toFixed(1)}`;
+  return s.std === null ? text : `${text} ± ${(s.std * c.scale).toFixed(1)}`;
+}
+
+/** The table's cells: a header row (criterion, then one column per method), then one row per criterion. */
+export function comparisonRows(summary: ComparisonSummary): string[][] {
+  const row = (c: Criterion) => [c.label, ...summary.methods.map((m) => formatStat(c, c.value(m)))];
+  return [
+    ['criterion', ...summary.methods.map((m) => m.strategy)],
+    ...criteria.map(row),
+    ['needs old data', ...summary.methods.map((m) => (m.needsOldData ? 'yes' : 'no'))],
+    ...metricRows.map(row),
+  ];
+}
+
+/** One line saying what was compared: scenario, network, budget, seeds and backend. */
+export function comparisonTitle(s: ComparisonSummary): string {
+  const seeds =
+    s.seeds.length === 1 ? `seed ${s.seeds[0]}` : `${s.seeds.length} seeds (${s.seeds.join(', ')})`;
+  return (
+    `${s.scenario}, ${s.setting}-incremental; ${s.backbone}, ${s.budget}; ` +
+    `mean ± std over ${seeds}; backend ${s.backends.join(', ')}`
+  );
+}
+
+/**
+ * The comparison table for the terminal: criteria as rows, one column per method, mean ± std over
+ * seeds; then average accuracy, backward and forward transfer and forgetting.
+ */
+export function comparisonTable(summary: ComparisonSummary): string {
+  const rows = comparisonRows(summary);
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const split = 1 + criteria.length + 1;
+  return [
+    comparisonTitle(summary),
+    '',
+    line(rows[0]),
+    rule,
+    ...rows.slice(1, split).map(line),
+    rule,
+    ...rows.slice(split).map(line),
+  ].join('\n');
+}
