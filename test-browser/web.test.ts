@@ -15,8 +15,8 @@ const shots = join(process.cwd(), '.tmp', 'web');
 let server: RunningServer;
 let browser: Browser;
 let scratch: string;
-/** The model files the first test downloaded, for the phone-width test to load. */
-let downloaded: string[] = [];
+/** The learner the first test downloaded, for the phone-width test to load. */
+let downloaded = '';
 
 before(async () => {
   await buildWeb();
@@ -180,26 +180,19 @@ test(
     await drawOne(page);
     assert.deepEqual(await predictions(page, 2), drawn);
 
-    // Download, then load the downloaded files into a fresh page.
-    const files: string[] = [];
-    const done = new Promise<void>((resolve) => {
-      page.on('download', async (d) => {
-        const path = join(scratch, d.suggestedFilename());
-        await d.saveAs(path);
-        files.push(path);
-        if (files.length === 7) resolve();
-      });
-    });
-    await page.click('#download');
-    await done;
+    // Download (a ZIP of the learner's folder), then load it into a fresh page.
+    const [saving] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+    assert.equal(saving.suggestedFilename(), 'unforget-learner.zip');
+    const zipPath = join(scratch, 'unforget-learner.zip');
+    await saving.saveAs(zipPath);
     await page.reload();
     await page.waitForSelector('body[data-ready="true"]');
-    await page.setInputFiles('#load-files', files);
+    await page.setInputFiles('#load-files', zipPath);
     await page.waitForSelector('body[data-trained="2"]');
     assert.deepEqual(await matrix(page), rows);
     await drawOne(page);
     assert.deepEqual(await predictions(page, 2), drawn);
-    downloaded = files;
+    downloaded = zipPath;
 
     // The screenshot shows the page (not blank) and the matrix's shaded cells.
     const shot = await page.screenshot({ fullPage: true, path: join(shots, 'page.png') });
@@ -209,15 +202,27 @@ test(
     assert.ok(box.width > 50 && box.height > 40, 'the matrix has a size on the page');
     assert.ok(greenPixels(image, box) > 500, 'the matrix cells are shaded in the screenshot');
 
-    // A file from another tool gets a message, and the page stays usable.
-    const foreign = join(scratch, 'model.json');
+    // A model folder from another tool (a bare TensorFlow.js model), and a file that is not a ZIP,
+    // get a message; the page stays usable.
+    const foreign = join(scratch, 'keras-model');
+    await mkdir(foreign);
     await writeFile(
-      foreign,
+      join(foreign, 'model.json'),
       JSON.stringify({ modelTopology: { class_name: 'Sequential' }, weightsManifest: [] }),
     );
-    await page.setInputFiles('#load-files', [foreign]);
+    await writeFile(join(foreign, 'weights.bin'), Buffer.alloc(16));
+    await page.setInputFiles('#load-folder', foreign);
     await page.waitForSelector('#message:not([hidden])');
-    assert.match((await page.textContent('#message-text')) ?? '', /not an unforget learner/);
+    assert.match((await page.textContent('#message-text')) ?? '', /not a learner saved by unforget/);
+    await page.click('#message-close');
+    const notZip = join(scratch, 'model.zip');
+    await writeFile(notZip, 'PK but not really a zip');
+    await page.setInputFiles('#load-files', notZip);
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match(
+      (await page.textContent('#message-text')) ?? '',
+      /model\.zip cannot be read: not a ZIP archive/,
+    );
     await page.click('#message-close');
 
     // Stop keeps what was learned: one row, and the page says so.
@@ -278,7 +283,7 @@ test('your own images: bad files get a message, a good folder is read', { timeou
 });
 
 test('at a phone’s width the page fits and the matrix is visible', { timeout: 60_000 }, async () => {
-  assert.equal(downloaded.length, 7, 'the first test downloaded a model');
+  assert.ok(downloaded, 'the first test downloaded a learner');
   const { page } = await openPage({ width: 390, height: 844 });
   await page.setInputFiles('#load-files', downloaded);
   await page.waitForSelector('body[data-trained="2"]');

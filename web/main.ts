@@ -7,7 +7,6 @@ import * as tf from '@tensorflow/tfjs';
 import {
   learner as buildLearner,
   headIndex,
-  layoutOf,
   outputNames,
   permuted,
   registry,
@@ -45,8 +44,9 @@ import {
   loadFromFiles,
   saveInBrowser,
   savedInBrowser,
-  type LearnerMeta,
+  type PageNotes,
 } from './model-store.js';
+import { learnerFolder, type Folder, type OpenedLearner } from './learner-folder.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -90,6 +90,8 @@ const ui = {
   download: $<HTMLButtonElement>('download'),
   loadFilesButton: $<HTMLButtonElement>('load-files-button'),
   loadFiles: $<HTMLInputElement>('load-files'),
+  loadFolderButton: $<HTMLButtonElement>('load-folder-button'),
+  loadFolder: $<HTMLInputElement>('load-folder'),
   modelStatus: $('model-status'),
   reportButton: $<HTMLButtonElement>('report-button'),
   reportFile: $<HTMLInputElement>('report-file'),
@@ -104,7 +106,8 @@ const state: {
   backend: string | null;
   learner: Learner | null;
   strategy: Strategy | null;
-  meta: Omit<LearnerMeta, 'models'> | null;
+  /** What the page saves with the learner to show the run again. */
+  notes: PageNotes | null;
   /** Per task, the pixel order its inputs use (permuted scenarios), else null. */
   permutations: Int32Array[] | null;
   /** Unpermuted test images for the "Test image" button. */
@@ -116,7 +119,7 @@ const state: {
   backend: null,
   learner: null,
   strategy: null,
-  meta: null,
+  notes: null,
   permutations: null,
   samples: null,
   images: null,
@@ -351,6 +354,7 @@ function setBusy(busy: boolean): void {
   ui.download.disabled = busy || !state.learner;
   ui.loadBrowser.disabled = busy;
   ui.loadFilesButton.disabled = busy;
+  ui.loadFolderButton.disabled = busy;
   document.body.dataset.busy = String(busy);
 }
 
@@ -359,7 +363,7 @@ function forgetLearner(): void {
   state.learner?.dispose();
   state.strategy = null;
   state.learner = null;
-  state.meta = null;
+  state.notes = null;
 }
 
 function showMetrics(result: RunResult): void {
@@ -420,15 +424,10 @@ async function runTraining(): Promise<void> {
       },
     });
     drawLoss(ui.loss, state.loss);
-    state.meta = {
-      format: 'unforget-web-learner',
-      version: 1,
+    state.notes = {
       savedAt: '',
-      layout: layoutOf(scenario),
-      backbone: config.backbone,
-      trainedTasks: learner.trainedTasks,
       scenario: { kind: config.scenario, seed: config.seed, tasks: config.tasks },
-      strategy: { name: strategy.name, options: { ...strategy.options } },
+      backbone: config.backbone,
       accuracyMatrix: result.accuracyMatrix,
     };
     ui.progress.value = result.stopped ? ui.progress.value : 1;
@@ -568,29 +567,50 @@ ui.sample.addEventListener('click', async () => {
 
 // ---------- keeping it ----------
 
-function adopt(loaded: { learner: Learner; meta: LearnerMeta }, from: string): void {
+function isNotes(value: unknown): value is PageNotes {
+  const n = value as Partial<PageNotes> | null;
+  return !!n && typeof n === 'object' && Array.isArray(n.accuracyMatrix) && typeof n.scenario === 'object';
+}
+
+function adopt(opened: OpenedLearner, from: string): void {
   forgetLearner();
-  state.learner = loaded.learner;
-  const { models: _models, ...meta } = loaded.meta;
-  state.meta = meta;
+  state.learner = opened.learner;
+  state.strategy = opened.strategy;
+  const notes = isNotes(opened.page) ? opened.page : null;
+  state.notes = notes;
+  const layout = opened.learner.layout;
   state.permutations =
-    meta.scenario.kind === 'permuted-mnist'
-      ? taskPermutations(meta.scenario.tasks, 784, meta.scenario.seed)
+    notes?.scenario.kind === 'permuted-mnist'
+      ? taskPermutations(notes.scenario.tasks, 784, notes.scenario.seed)
       : null;
-  if (meta.scenario.kind !== 'images') state.samples = null;
-  showRows(meta.layout, meta.accuracyMatrix);
-  document.body.dataset.trained = String(meta.trainedTasks);
-  ui.metrics.textContent = `Loaded (${meta.strategy.name}, ${meta.trainedTasks} task(s) learned).`;
-  ui.modelStatus.textContent = `Loaded from ${from}: ${meta.layout.name}, ${meta.trainedTasks} task(s), ${meta.strategy.name}.`;
+  if (layout.name !== 'images') state.samples = null;
+  showRows(layout, notes?.accuracyMatrix ?? []);
+  const trained = opened.learner.trainedTasks;
+  document.body.dataset.trained = String(trained);
+  const strategy = opened.strategy?.name ?? 'no strategy saved';
+  ui.metrics.textContent = `Loaded (${strategy}, ${trained} task(s) learned).`;
+  ui.modelStatus.textContent = `Loaded from ${from}: ${layout.name}, ${trained} task(s), ${strategy}.`;
+  if (!notes && layout.name.startsWith('permuted')) {
+    showMessage(
+      'This learner was saved outside the page: its pixel permutations are unknown here, so drawings are shown to it unpermuted.',
+      'info',
+    );
+  }
   setBusy(false);
   predict();
 }
 
+async function currentFolder(): Promise<Folder> {
+  if (!state.learner || !state.notes) throw new OptionError('train a learner first');
+  return learnerFolder(state.learner, state.strategy, { ...state.notes, savedAt: new Date().toISOString() });
+}
+
 ui.saveBrowser.addEventListener('click', async () => {
-  if (!state.learner || !state.meta) return;
   try {
-    await saveInBrowser(state.learner, { ...state.meta, savedAt: new Date().toISOString() });
-    ui.modelStatus.textContent = `Saved in this browser (${state.meta.layout.name}, ${state.meta.trainedTasks} task(s)).`;
+    const folder = await currentFolder();
+    const name = `${state.learner?.layout.name}, ${state.learner?.trainedTasks} task(s)`;
+    await saveInBrowser(folder, name);
+    ui.modelStatus.textContent = `Saved in this browser (${name}).`;
   } catch (error) {
     showError(error);
   }
@@ -604,26 +624,29 @@ ui.loadBrowser.addEventListener('click', async () => {
   }
 });
 ui.download.addEventListener('click', async () => {
-  if (!state.learner || !state.meta) return;
   try {
-    const names = await download(state.learner, { ...state.meta, savedAt: new Date().toISOString() });
-    ui.modelStatus.textContent = `Downloaded ${names.length} files: ${names.join(', ')}.`;
+    const name = download(await currentFolder());
+    ui.modelStatus.textContent = `Downloaded ${name}: unzip it and Learner.load the folder in Node.`;
   } catch (error) {
     showError(error);
   }
 });
-ui.loadFilesButton.addEventListener('click', () => ui.loadFiles.click());
-ui.loadFiles.addEventListener('change', async () => {
-  const files = [...(ui.loadFiles.files ?? [])];
-  ui.loadFiles.value = '';
+
+async function loadPicked(input: HTMLInputElement): Promise<void> {
+  const files = [...(input.files ?? [])];
+  input.value = '';
   if (files.length === 0) return;
   try {
     await startBackend(ui.backendChoice.value as BrowserBackend);
-    adopt(await loadFromFiles(files), 'files');
+    adopt(await loadFromFiles(files), files.length === 1 ? files[0].name : 'a folder');
   } catch (error) {
     showError(error);
   }
-});
+}
+ui.loadFilesButton.addEventListener('click', () => ui.loadFiles.click());
+ui.loadFiles.addEventListener('change', () => void loadPicked(ui.loadFiles));
+ui.loadFolderButton.addEventListener('click', () => ui.loadFolder.click());
+ui.loadFolder.addEventListener('change', () => void loadPicked(ui.loadFolder));
 
 // ---------- a compare report ----------
 
@@ -659,9 +682,9 @@ async function start(): Promise<void> {
     ui.status.textContent = 'No TensorFlow.js backend could start.';
     showError(error);
   }
-  const saved = savedInBrowser();
+  const saved = await savedInBrowser();
   if (saved)
-    ui.modelStatus.textContent = `A learner is saved in this browser (${saved.layout.name}, ${saved.savedAt}).`;
+    ui.modelStatus.textContent = `A learner is saved in this browser (${saved.name}, ${saved.savedAt}).`;
   setBusy(false);
   document.body.dataset.ready = 'true';
 }

@@ -5,6 +5,7 @@ import { version } from '../version.js';
 import { compareCommand } from './compare.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 
 const program = new Command('unforget')
   .description('Teach one neural network many tasks without forgetting the old ones (TensorFlow.js).')
@@ -13,6 +14,7 @@ const program = new Command('unforget')
 program.addCommand(runCommand());
 program.addCommand(compareCommand());
 program.addCommand(reportCommand());
+program.addCommand(serveCommand());
 
 try {
   await program.parseAsync(process.argv);
