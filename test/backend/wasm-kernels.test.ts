@@ -193,6 +193,11 @@ describe('convolution gradients', () => {
       ],
     },
     { x: [4, 28, 28, 1], f: [3, 3, 1, 8], strides: 1, pad: 'valid' },
+    // Fewer filter taps than output channels: the im2col way.
+    { x: [2, 10, 10, 1], f: [3, 3, 1, 16], strides: 1, pad: 'valid' },
+    { x: [2, 9, 9, 2], f: [2, 2, 2, 12], strides: 2, pad: 'same' },
+    // The convolution way produces a row and column past the filter, cropped.
+    { x: [2, 10, 10, 2], f: [3, 3, 2, 3], strides: 2, pad: 'valid' },
   ];
   test('Conv2DBackpropFilter and Conv2DBackpropInput through tf.grads of conv2d', async () => {
     for (const c of cases) {

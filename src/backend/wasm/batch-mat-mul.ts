@@ -8,7 +8,7 @@ import { product, type Epilogue } from './product.js';
  *
  * Why faster: the shipped kernel sends every transposed or batched product to a scalar triple loop
  * (1–2 GFLOPS here), and a Dense layer's backward pass is made of exactly those (dW = xᵀ·dy,
- * dx = dy·Wᵀ). This one lays transposed operands out explicitly (a blocked copy, O(size)) and runs
+ * dx = dy·Wᵀ). This one lays transposed operands out explicitly (the backend's Transpose kernel, O(size)) and runs
  * every product, slice by slice for batches, on XNNPACK's fully-connected path (about 20–25 GFLOPS
  * with 128-bit SIMD on one thread).
  */

@@ -1,18 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
-import { alloc, asKernelFunc, callKernel, offsetOf, release, type KernelArgs } from './backend.js';
+import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArgs } from './backend.js';
 import { activeNativeBlas } from './native-blas.js';
 import { permute4d } from './permute.js';
+import { product, whole } from './product.js';
 
 /**
  * Conv2DBackpropFilter: dW[fh, fw, ci, co] = Σ_{b, oh, ow} x[b, oh·s + fh − pad, ow·s + fw − pad, ci] · dy[b, oh, ow, co],
  * the filter gradient of a 2-D convolution (NHWC). The shipped wasm backend has no such kernel
  * (tensorflow/tfjs#8474), so no conv net could train on it.
  *
- * Why fast: the sum is itself a convolution, run on the backend's XNNPACK Conv2D. Batch and
- * channels trade places: the input becomes x'[ci, h, w, b] (ci images of b channels), the filter
- * becomes dy'[oh, ow, b, co] dilated by the forward stride, and the output x' ⊛ dy' is
- * dW'[ci, fh, fw, co]. Three blocked copies (O(size)) frame one fast convolution. With the optional
- * native BLAS (native-blas.ts) it is instead im2col(x)ᵀ · dy in one sgemm.
+ * Why fast: both ways below end in XNNPACK, whose cost beyond the arithmetic is packing its
+ * weights operand, so the kernel picks the way whose weights are smaller.
+ * - Few filter taps per output channel (fh·fw·ci < co, e.g. a first layer on grey images):
+ *   im2col, then dW = colsᵀ · dy as a matrix product (product.ts packs the columns).
+ * - Otherwise the sum is itself a convolution, run on the backend's Conv2D: batch and channels
+ *   trade places, the input becomes x'[ci, h, w, b] (ci images of b channels), the filter
+ *   dy'[oh, ow, b, co] dilated by the forward stride, and x' ⊛ dy' = dW'[ci, fh, fw, co].
+ * With the optional native BLAS (native-blas.ts) it is im2col(x)ᵀ · dy in one sgemm.
  */
 function conv2DBackpropFilter({
   inputs,
@@ -38,16 +42,15 @@ function conv2DBackpropFilter({
   const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
   if (nb * oh * ow === 0 || ci * co === 0) return alloc(backend, [fh, fw, ci, co], true);
+  const geometry = [nb, h, w, ci, fh, fw, sh, sw, padInfo.top, padInfo.left, oh, ow] as const;
+  const p = nb * oh * ow;
+  const kk = fh * fw * ci;
 
   const native = activeNativeBlas();
   if (native) {
-    // With the optional native BLAS: dW[fh·fw·ci, co] = colsᵀ · dy, cols the im2col of x.
-    const p = nb * oh * ow;
-    const kk = fh * fw * ci;
     const cols = alloc(backend, [p, kk]);
     const dw = alloc(backend, [fh, fw, ci, co]);
     const memory = backend.wasm.HEAPU8.buffer as ArrayBuffer;
-    const geometry = [nb, h, w, ci, fh, fw, sh, sw, padInfo.top, padInfo.left, oh, ow] as const;
     native.im2col(memory, offsetOf(backend, x), offsetOf(backend, cols), ...geometry);
     native.gemm(
       memory,
@@ -66,21 +69,34 @@ function conv2DBackpropFilter({
     return dw;
   }
 
+  if (kk < co) {
+    const cols = alloc(backend, [p, kk]);
+    im2col(f32(backend, x), f32(backend, cols), ...geometry);
+    const dw = alloc(backend, [fh, fw, ci, co]);
+    try {
+      product(backend, whole(cols, p, kk), whole(dy, p, co), true, false, dw, 0);
+      return dw;
+    } catch (e) {
+      release(backend, dw);
+      throw e;
+    } finally {
+      release(backend, cols);
+    }
+  }
+
   // Rows the convolution would produce past fh (and columns past fw): trimmed from the bottom and
   // right padding, and cropped from the output if the padding alone is not enough.
   const extraH = h + padInfo.top + padInfo.bottom - fh - (oh - 1) * sh;
   const extraW = w + padInfo.left + padInfo.right - fw - (ow - 1) * sw;
   const bottom = Math.max(0, padInfo.bottom - extraH);
   const right = Math.max(0, padInfo.right - extraW);
-
-  const xt = alloc(backend, [ci, h, w, nb]);
-  const dyt = alloc(backend, [oh, ow, nb, co]);
-  let heap = backend.wasm.HEAPF32;
-  permute4d(heap, offsetOf(backend, x) >> 2, offsetOf(backend, xt) >> 2, [nb, h, w, ci], [3, 1, 2, 0]);
-  permute4d(heap, offsetOf(backend, dy) >> 2, offsetOf(backend, dyt) >> 2, [nb, oh, ow, co], [1, 2, 0, 3]);
-  let conv: tf.TensorInfo | undefined;
+  const temps: tf.TensorInfo[] = [];
   try {
-    conv = callKernel(
+    const xt = callKernel(backend, tf.Transpose, { x }, { perm: [3, 1, 2, 0] });
+    temps.push(xt);
+    const dyt = callKernel(backend, tf.Transpose, { x: dy }, { perm: [1, 2, 0, 3] });
+    temps.push(dyt);
+    const conv = callKernel(
       backend,
       tf.Conv2D,
       { x: xt, filter: dyt },
@@ -96,8 +112,12 @@ function conv2DBackpropFilter({
         dilations: [sh, sw],
       },
     );
+    temps.push(conv);
+    if (conv.shape[1] === fh && conv.shape[2] === fw) {
+      return callKernel(backend, tf.Transpose, { x: conv }, { perm: [1, 2, 0, 3] });
+    }
     const dw = alloc(backend, [fh, fw, ci, co]);
-    heap = backend.wasm.HEAPF32;
+    const heap = backend.wasm.HEAPF32;
     permute4d(
       heap,
       offsetOf(backend, conv) >> 2,
@@ -108,8 +128,34 @@ function conv2DBackpropFilter({
     );
     return dw;
   } finally {
-    release(backend, xt, dyt);
-    if (conv) release(backend, conv);
+    release(backend, ...temps);
+  }
+}
+
+/** cols[(b·oh + y)·ow + x, (kh·fw + kw)·ch + c] = x[b, y·sh + kh − pt, x·sw + kw − pl, c], zero outside. */
+function im2col(
+  src: Float32Array,
+  cols: Float32Array,
+  ...[nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow]: readonly number[]
+): void {
+  let o = 0;
+  for (let b = 0; b < nb; b++) {
+    for (let y = 0; y < oh; y++) {
+      for (let xx = 0; xx < ow; xx++) {
+        for (let kh = 0; kh < fh; kh++) {
+          const r = y * sh + kh - pt;
+          for (let kw = 0; kw < fw; kw++) {
+            const c = xx * sw + kw - pl;
+            if (r < 0 || r >= h || c < 0 || c >= w) {
+              for (let k = 0; k < ch; k++) cols[o++] = 0;
+            } else {
+              const at = ((b * h + r) * w + c) * ch;
+              for (let k = 0; k < ch; k++) cols[o++] = src[at + k];
+            }
+          }
+        }
+      }
+    }
   }
 }
 

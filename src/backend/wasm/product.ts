@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
-import { alloc, offsetOf, release, releaseView, view, type WasmBackend } from './backend.js';
+import {
+  alloc,
+  callKernel,
+  offsetOf,
+  release,
+  releaseView,
+  reshaped,
+  view,
+  type WasmBackend,
+} from './backend.js';
 import { activeNativeBlas } from './native-blas.js';
-import { transpose2d } from './transpose.js';
 
 /**
  * The matrix product every training kernel here ends in: XNNPACK's fully-connected operator, which
@@ -18,6 +26,8 @@ export interface Epilogue {
   preluId: number;
   leakyreluAlpha: number;
 }
+
+const pack = 3;
 
 const plain: Epilogue = { activation: 0, biasId: 0, biasAt: 0, preluId: 0, leakyreluAlpha: 0 };
 
@@ -116,12 +126,16 @@ export function whole(t: tf.TensorInfo, rows: number, cols: number): Operand {
   return { t, at: 0, rows, cols };
 }
 
-/** A fresh tensor holding the operand transposed. */
+/** A fresh tensor holding the operand transposed, by the backend's own Transpose kernel. */
 function transposed(backend: WasmBackend, o: Operand): tf.TensorInfo {
-  const out = alloc(backend, [o.cols, o.rows]);
-  const heap = backend.wasm.HEAPF32;
-  transpose2d(heap, (offsetOf(backend, o.t) >> 2) + o.at, offsetOf(backend, out) >> 2, o.rows, o.cols);
-  return out;
+  const entire = o.at === 0 && tf.util.sizeFromShape(o.t.shape) === o.rows * o.cols;
+  const src = entire ? reshaped(backend, o.t, [o.rows, o.cols]) : view(backend, o.t, o.at, [o.rows, o.cols]);
+  try {
+    return callKernel(backend, tf.Transpose, { x: src }, { perm: [1, 0] });
+  } finally {
+    if (entire) release(backend, src);
+    else releaseView(backend, src);
+  }
 }
 
 /** The operand as a tensor XNNPACK may take as input (any id will do). */
@@ -181,8 +195,10 @@ export function product(
     );
     return;
   }
-  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0);
-  const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + m * n;
+  // Floats moved by each plan: explicit transposes, plus XNNPACK packing the weights operand, which
+  // costs about three transposes per float here (it creates a fresh operator for every new id).
+  const direct = (transposeA ? m * k : 0) + (transposeB ? k * n : 0) + pack * k * n;
+  const swapped = (transposeB ? 0 : k * n) + (transposeA ? 0 : m * k) + pack * k * m + 2 * m * n;
   const fused = epilogue.activation !== 0 || epilogue.biasId !== 0 || epilogue.preluId !== 0;
   const scratch: tf.TensorInfo[] = [];
   const temps: tf.TensorInfo[] = [];
@@ -225,8 +241,10 @@ export function product(
       const ct = alloc(backend, [n, m]);
       temps.push(ct);
       xnn(backend, x, w, ct, n, k, m, plain);
-      const heap = backend.wasm.HEAPF32;
-      transpose2d(heap, offsetOf(backend, ct) >> 2, (offsetOf(backend, out) >> 2) + outAt, n, m);
+      const c = transposed(backend, whole(ct, n, m));
+      temps.push(c);
+      const at = offsetOf(backend, c) >> 2;
+      backend.wasm.HEAPF32.copyWithin((offsetOf(backend, out) >> 2) + outAt, at, at + m * n);
     }
   } finally {
     for (const v of scratch) releaseView(backend, v);
