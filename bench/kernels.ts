@@ -15,6 +15,7 @@
  * Kept out of the tests: it takes a few minutes.
  */
 import { execFileSync } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
@@ -161,6 +162,11 @@ async function main(): Promise<void> {
     `unforget kernel bench — node ${process.version}, @tensorflow/tfjs ${tf.version.tfjs}, ` +
       `${repeats} runs × ${steps} steps, medians`,
   );
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ');
+  console.log(`${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average at start: ${load()}`);
   const native = !options['no-native'] && loadNativeBlas(true) !== null;
   enableWasmTrainingKernels({ nativeBlas: native });
   const nativeNote = native
@@ -186,6 +192,7 @@ async function main(): Promise<void> {
     }
   }
   const torch = torchReference();
+  console.log(`load average at end: ${load()}`);
   for (const [i, model] of models.entries()) {
     const ref = typeof torch === 'string' ? undefined : median(i === 0 ? torch.mlp : torch.cnn);
     console.log(`\n${model.name}, batch ${model.batch}:`);
