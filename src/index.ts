@@ -22,10 +22,20 @@ export { loadMnist } from './data/mnist.js';
 export { loadIdxFolder, loadFashionMnist, readIdxFile, parseIdx } from './data/idx.js';
 export { loadImageFolder, type ImageFolderOptions } from './data/images.js';
 
-export { Learner, learner, type LearnerOptions } from './model/learner.js';
+export { Learner, learner, type LearnerOptions, type LoadedLearner } from './model/learner.js';
 export { buildBackbone, type BackboneSpec, type MlpSpec, type CnnSpec } from './model/backbones.js';
 export { fromPretrained, type PretrainedOptions } from './model/pretrained.js';
 export { fileHandler, registerFileRouter } from './model/io.js';
+export { saveLearner, loadLearner, learnerFormatVersion } from './model/save.js';
+export {
+  maskedTwin,
+  maskedLayers,
+  isMasked,
+  unmaskableLayers,
+  type MaskedLayer,
+  type KernelTransform,
+  type UnmaskableLayer,
+} from './model/masked.js';
 
 export { train, type TrainOptions, type Progress } from './train/loop.js';
 export type { RunResult } from './train/result.js';

@@ -9,7 +9,14 @@ import {
   type ScenarioLayout,
   type Setting,
 } from '../scenarios/types.js';
+import type { Strategy } from '../train/strategy.js';
 import { buildBackbone, type BackboneSpec } from './backbones.js';
+
+/** A learner loaded from a folder, with the strategy it was trained with (when it was saved with one). */
+export interface LoadedLearner {
+  learner: Learner;
+  strategy: Strategy | undefined;
+}
 
 export interface LearnerOptions {
   backbone: BackboneSpec;
@@ -24,7 +31,7 @@ export interface LearnerOptions {
  * setting needs (one per task in the task setting, one shared otherwise).
  */
 export class Learner {
-  readonly trunk: tf.LayersModel;
+  private currentTrunk: tf.LayersModel;
   readonly heads: tf.LayersModel[];
   readonly layout: ScenarioLayout;
   /** True when the trunk came trained (fromPretrained): strategies may keep it as it is from the start. */
@@ -32,10 +39,10 @@ export class Learner {
   /** How many tasks have been trained so far, in order. */
   trainedTasks = 0;
   /**
-   * Called with the task index before every forward pass, so that a strategy can switch what the trunk
-   * uses for that task (e.g. a weight mask).
+   * Called with the task index (and whether the pass trains) before every forward pass, so that a
+   * strategy can switch what the trunk uses for that task (e.g. a weight mask).
    */
-  readonly beforeForward: ((task: number) => void)[] = [];
+  readonly beforeForward: ((task: number, training: boolean) => void)[] = [];
   private readonly featureSize: number;
 
   constructor(
@@ -43,7 +50,7 @@ export class Learner {
     layout: ScenarioLayout,
     options: { seed?: number; pretrained?: boolean } = {},
   ) {
-    this.trunk = trunk;
+    this.currentTrunk = trunk;
     this.layout = layoutOf(layout);
     this.pretrained = options.pretrained ?? false;
     const modelShape = trunk.inputs[0].shape.slice(1);
@@ -71,6 +78,30 @@ export class Learner {
     );
   }
 
+  /** The network from input to features (any `tf.LayersModel`). */
+  get trunk(): tf.LayersModel {
+    return this.currentTrunk;
+  }
+
+  /**
+   * Puts `trunk` in place of the current trunk, which is disposed; e.g. a strategy swaps in the trunk's
+   * masked twin. It must take the same inputs and give features of the same size.
+   */
+  replaceTrunk(trunk: tf.LayersModel): void {
+    const inputs = trunk.inputs[0].shape.slice(1);
+    const outputs = trunk.outputs[0].shape.slice(1);
+    const size = outputs.reduce((n: number, d) => n * (d ?? 1), 1);
+    if (inputs.join('x') !== this.layout.inputShape.join('x') || size !== this.featureSize) {
+      throw new ModelError(
+        `the new trunk takes [${inputs.join(', ')}] and gives [${outputs.join(', ')}]; it must take ` +
+          `[${this.layout.inputShape.join(', ')}] and give ${this.featureSize} features like the one it replaces`,
+      );
+    }
+    if (trunk === this.currentTrunk) return;
+    this.currentTrunk.dispose();
+    this.currentTrunk = trunk;
+  }
+
   get setting(): Setting {
     return this.layout.setting;
   }
@@ -81,7 +112,7 @@ export class Learner {
 
   /** The trunk's output for `x`, flattened to [batch, features]. */
   features(x: tf.Tensor, task: number, training = false): tf.Tensor2D {
-    for (const hook of this.beforeForward) hook(task);
+    for (const hook of this.beforeForward) hook(task, training);
     const out = this.trunk.apply(x, { training }) as tf.Tensor;
     return out.rank === 2 ? (out as tf.Tensor2D) : out.reshape([out.shape[0], this.featureSize]);
   }
@@ -142,6 +173,32 @@ export class Learner {
   /** Number of weights in the trunk and all heads. */
   parameterCount(): number {
     return [this.trunk, ...this.heads].reduce((n, m) => n + m.countParams(), 0);
+  }
+
+  /**
+   * Saves the learner into the folder `path` as one model for all its tasks: the trunk (TensorFlow.js
+   * format), every head, the strategy's state (masks, owner arrays, Fisher information… when the
+   * strategy is given) and a manifest. The save is atomic: a failure leaves the previous save whole.
+   * Node only.
+   *
+   * ```ts
+   * await l.save('models/digits', strategy);
+   * const { learner, strategy } = await Learner.load('models/digits');
+   * learner.predict(x, 2);
+   * ```
+   */
+  async save(path: string, strategy?: Strategy): Promise<void> {
+    const { saveLearner } = await import('./save.js');
+    await saveLearner(path, this, strategy);
+  }
+
+  /**
+   * Loads a learner saved by `save`, with its strategy rebuilt and holding its saved state. Inference
+   * for every trained task gives exactly what it gave before saving. Dispose both when done.
+   */
+  static async load(path: string): Promise<LoadedLearner> {
+    const { loadLearner } = await import('./save.js');
+    return loadLearner(path);
   }
 
   dispose(): void {

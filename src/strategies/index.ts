@@ -21,8 +21,10 @@ import {
   type FisherOptions,
   type FisherResult,
 } from './fisher.js';
+import { packnet, type PacknetOptions, type PacknetStrategy } from './packnet.js';
+import { piggyback, type PiggybackOptions, type PiggybackStrategy } from './piggyback.js';
 
-export { finetune, featureExtraction, joint, lwf, ewc, onlineEwc, diagonalFisher };
+export { finetune, featureExtraction, joint, lwf, ewc, onlineEwc, diagonalFisher, packnet, piggyback };
 export type {
   FinetuneOptions,
   LwfOptions,
@@ -34,6 +36,10 @@ export type {
   FisherMethod,
   FisherOptions,
   FisherResult,
+  PacknetOptions,
+  PacknetStrategy,
+  PiggybackOptions,
+  PiggybackStrategy,
 };
 
 /** An option a strategy takes, described for the command line and the web page. */
@@ -160,6 +166,44 @@ export const registry: readonly StrategyEntry[] = [
       ...fisherOptionList,
     ],
     create: (o) => onlineEwc(o as OnlineEwcOptions),
+  },
+  {
+    name: 'packnet',
+    summary: 'PackNet: each task owns the weights it kept after pruning; old tasks stay exact (task setting)',
+    needsOldData: false,
+    options: [
+      ...stepOptionList,
+      {
+        name: 'pruneRatio',
+        kind: 'number',
+        description: "fraction of a task's free weights released for later tasks (default 0.5)",
+      },
+      {
+        name: 'retrainEpochs',
+        kind: 'integer',
+        description: 'epochs retraining the kept weights after pruning (default 1)',
+      },
+    ],
+    create: (o) => packnet(o as PacknetOptions),
+  },
+  {
+    name: 'piggyback',
+    summary: 'Piggyback: a frozen trunk and a learned binary weight mask per task (task setting)',
+    needsOldData: false,
+    options: [
+      ...stepOptionList,
+      {
+        name: 'threshold',
+        kind: 'number',
+        description: 'mask scores above it keep their weight (default 5e-3)',
+      },
+      {
+        name: 'maskInit',
+        kind: 'number',
+        description: 'starting value of every mask score (default 1e-2)',
+      },
+    ],
+    create: (o) => piggyback(o as PiggybackOptions),
   },
 ];
 

@@ -1,0 +1,457 @@
+import * as tf from '@tensorflow/tfjs';
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { OptionError, PersistenceError } from '../errors.js';
+import { layoutOf, settings, type ScenarioLayout } from '../scenarios/types.js';
+import { strategyEntry } from '../strategies/index.js';
+import type { Strategy, StrategyState } from '../train/strategy.js';
+import { version } from '../version.js';
+import { fileHandler } from './io.js';
+import { Learner, type LoadedLearner } from './learner.js';
+import { packBits, unpackBits } from './masked.js';
+
+/**
+ * Saving a learner, with the state of the strategy that trained it, as one folder:
+ *
+ * ```
+ * unforget.json        the manifest: scenario layout (tasks, classes, setting), trained tasks, strategy
+ *                      name, options and state values, library version, and a size and SHA-256 per file
+ * trunk/               the trunk as a TensorFlow.js layers model (model.json + weights.bin)
+ * heads/1/, heads/2/…  every head, the same way
+ * state.bin            the strategy's tensors; binary ones as bits, small integers as bytes
+ * ```
+ * The folder is written beside its destination and renamed into place, so a failure leaves the
+ * previous save whole.
+ */
+
+const manifestName = 'unforget.json';
+const stateName = 'state.bin';
+const formatName = 'unforget-learner';
+/** Bumped when a change makes older versions of unforget unable to read a save. */
+export const learnerFormatVersion = 1;
+
+type Encoding = 'float32' | 'int32' | 'uint16' | 'uint8' | 'bits';
+
+interface TensorEntry {
+  name: string;
+  dtype: 'float32' | 'int32' | 'bool';
+  shape: number[];
+  encoding: Encoding;
+  offset: number;
+  bytes: number;
+}
+
+interface FileEntry {
+  path: string;
+  bytes: number;
+  sha256: string;
+}
+
+interface Manifest {
+  format: typeof formatName;
+  formatVersion: number;
+  versions: { unforget: string; tfjs: string };
+  scenario: ScenarioLayout;
+  trainedTasks: number;
+  pretrained: boolean;
+  heads: number;
+  strategy: {
+    name: string;
+    options: Record<string, number | string | boolean>;
+    values: Record<string, unknown>;
+    tensors: TensorEntry[];
+  } | null;
+  files: FileEntry[];
+}
+
+const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** The narrowest encoding that holds `values` exactly. */
+function encodingOf(dtype: string, values: ArrayLike<number>): Encoding {
+  if (dtype === 'float32') return 'float32';
+  let min = 0;
+  let max = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] < min) min = values[i];
+    if (values[i] > max) max = values[i];
+  }
+  if (min < 0) return 'int32';
+  if (max <= 1) return 'bits';
+  if (max <= 0xff) return 'uint8';
+  return max <= 0xffff ? 'uint16' : 'int32';
+}
+
+function encode(encoding: Encoding, values: tf.TypedArray): Uint8Array {
+  switch (encoding) {
+    case 'bits':
+      return packBits(values);
+    case 'uint8':
+      return Uint8Array.from(values);
+    case 'uint16':
+      return new Uint8Array(Uint16Array.from(values).buffer);
+    case 'int32':
+      return new Uint8Array(Int32Array.from(values).buffer);
+    case 'float32':
+      return new Uint8Array(Float32Array.from(values).buffer);
+  }
+}
+
+function decode(entry: TensorEntry, bytes: Uint8Array): tf.Tensor {
+  const count = entry.shape.reduce((a, b) => a * b, 1);
+  // A copy on its own buffer (a Buffer's slice would share the file's), aligned for wider views.
+  const copy = new Uint8Array(bytes);
+  const values: ArrayLike<number> =
+    entry.encoding === 'bits'
+      ? unpackBits(copy, count, entry.dtype === 'float32' ? new Float32Array(count) : new Int32Array(count))
+      : entry.encoding === 'uint8'
+        ? copy
+        : entry.encoding === 'uint16'
+          ? new Uint16Array(copy.buffer)
+          : entry.encoding === 'int32'
+            ? new Int32Array(copy.buffer)
+            : new Float32Array(copy.buffer);
+  if (values.length !== count) {
+    throw new PersistenceError(
+      `tensor '${entry.name}' in ${stateName} holds ${values.length} values, not ${count}`,
+    );
+  }
+  const typed =
+    entry.dtype === 'float32'
+      ? Float32Array.from(values)
+      : entry.dtype === 'bool'
+        ? Uint8Array.from(values)
+        : Int32Array.from(values);
+  return tf.tensor(typed, entry.shape, entry.dtype);
+}
+
+/** Checks that the strategy's plain values survive JSON unchanged. */
+function checkValues(name: string, values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  let text: string;
+  try {
+    text = JSON.stringify(values);
+  } catch (e) {
+    throw new PersistenceError(`the ${name} strategy's state cannot be written as JSON (${reason(e)})`);
+  }
+  const back = JSON.parse(text) as Record<string, unknown>;
+  if (JSON.stringify(back) !== text) {
+    throw new PersistenceError(`the ${name} strategy's state does not survive JSON unchanged`);
+  }
+  return back;
+}
+
+async function filesUnder(folder: string): Promise<string[]> {
+  const entries = await fs.readdir(folder, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(folder, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}
+
+async function describe(folder: string, path: string): Promise<FileEntry> {
+  const data = await fs.readFile(join(folder, path));
+  return { path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+}
+
+async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
+  const file = await fs.open(path, 'w');
+  try {
+    await file.writeFile(data);
+    await file.sync();
+  } finally {
+    await file.close();
+  }
+}
+
+/** Writes everything into `folder` (which exists and is empty). */
+async function writeInto(folder: string, learner: Learner, strategy: Strategy | undefined): Promise<void> {
+  await learner.trunk.save(fileHandler(join(folder, 'trunk')));
+  for (const [i, head] of learner.heads.entries())
+    await head.save(fileHandler(join(folder, 'heads', String(i + 1))));
+  let strategyEntryOut: Manifest['strategy'] = null;
+  if (strategy !== undefined) {
+    const state: StrategyState = strategy.state?.() ?? { values: {}, tensors: {} };
+    const tensors: TensorEntry[] = [];
+    const chunks: Uint8Array[] = [];
+    let offset = 0;
+    for (const [name, tensor] of Object.entries(state.tensors)) {
+      if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32' && tensor.dtype !== 'bool') {
+        throw new PersistenceError(
+          `the ${strategy.name} strategy's tensor '${name}' is ${tensor.dtype}; only float32, int32 and bool can be saved`,
+        );
+      }
+      const values = await tensor.data();
+      const encoding = encodingOf(tensor.dtype, values as tf.TypedArray);
+      const bytes = encode(encoding, values as tf.TypedArray);
+      tensors.push({
+        name,
+        dtype: tensor.dtype,
+        shape: [...tensor.shape],
+        encoding,
+        offset,
+        bytes: bytes.length,
+      });
+      chunks.push(bytes);
+      offset += bytes.length;
+    }
+    const all = new Uint8Array(offset);
+    let at = 0;
+    for (const c of chunks) {
+      all.set(c, at);
+      at += c.length;
+    }
+    await writeDurably(join(folder, stateName), all);
+    strategyEntryOut = {
+      name: strategy.name,
+      options: { ...strategy.options },
+      values: checkValues(strategy.name, state.values),
+      tensors,
+    };
+  }
+  const files = await Promise.all((await filesUnder(folder)).map((p) => describe(folder, p)));
+  const manifest: Manifest = {
+    format: formatName,
+    formatVersion: learnerFormatVersion,
+    versions: { unforget: version, tfjs: tf.version.tfjs },
+    scenario: layoutOf(learner.layout),
+    trainedTasks: learner.trainedTasks,
+    pretrained: learner.pretrained,
+    heads: learner.heads.length,
+    strategy: strategyEntryOut,
+    files,
+  };
+  await writeDurably(join(folder, manifestName), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+const exists = (path: string): Promise<boolean> =>
+  fs.stat(path).then(
+    () => true,
+    () => false,
+  );
+
+/**
+ * Saves `learner` (and, when given, the state of the `strategy` that trained it) into the folder
+ * `path`. Everything is first written into a sibling folder, which then takes the place of `path`; a
+ * failure at any step leaves what was at `path` as it was. `path` must be a new folder, an empty one or
+ * an earlier save (a folder holding anything else is not replaced).
+ */
+export async function saveLearner(path: string, learner: Learner, strategy?: Strategy): Promise<void> {
+  const target = resolve(path);
+  const info = await fs.stat(target).catch(() => undefined);
+  if (info !== undefined) {
+    if (!info.isDirectory())
+      throw new PersistenceError(`cannot save the learner to ${target}: it is a file; pass a folder path`);
+    const inside = await fs.readdir(target);
+    if (inside.length > 0 && !inside.includes(manifestName)) {
+      throw new PersistenceError(
+        `${target} holds files but no saved learner (${manifestName}); saving would replace them: pick a new or empty folder`,
+      );
+    }
+  }
+  const parent = dirname(target);
+  const staging = join(
+    parent,
+    `.${basename(target)}.saving-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
+  const aside = join(parent, `.${basename(target)}.previous`);
+  let movedAside = false;
+  try {
+    await fs.mkdir(staging, { recursive: true });
+    await writeInto(staging, learner, strategy);
+    if (info !== undefined) {
+      await fs.rm(aside, { recursive: true, force: true });
+      await fs.rename(target, aside);
+      movedAside = true;
+    }
+    await fs.rename(staging, target);
+  } catch (e) {
+    if (movedAside && !(await exists(target))) await fs.rename(aside, target).catch(() => undefined);
+    await fs.rm(staging, { recursive: true, force: true }).catch(() => undefined);
+    if (e instanceof PersistenceError) throw e;
+    throw new PersistenceError(
+      `saving the learner to ${target} failed (${reason(e)}); ` +
+        (info === undefined ? '' : 'the previous save there is left as it was; ') +
+        'check the path, permissions and free disk space, then save again',
+    );
+  }
+  await fs.rm(aside, { recursive: true, force: true }).catch(() => undefined);
+}
+
+async function readManifest(folder: string): Promise<Manifest> {
+  const path = join(folder, manifestName);
+  let text: string;
+  try {
+    text = await fs.readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new PersistenceError(`cannot read ${path}: ${reason(e)}`);
+    const aside = join(dirname(folder), `.${basename(folder)}.previous`);
+    throw new PersistenceError(
+      !(await exists(folder))
+        ? `no saved learner at ${folder}` +
+            ((await exists(aside))
+              ? `; a save there was interrupted and the previous one is whole at ${aside}: rename it to ${folder}`
+              : ': check the path')
+        : `${folder} has no ${manifestName}, so it holds no saved learner (or an incomplete one): save the learner there again`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new PersistenceError(
+      `${path} is not valid JSON (${reason(e)}); the save is damaged: save the learner again`,
+    );
+  }
+  const m = json as Partial<Manifest>;
+  if (typeof json !== 'object' || json === null || m.format !== formatName) {
+    throw new PersistenceError(
+      `${path} is not an unforget learner manifest; pass the folder written by learner.save`,
+    );
+  }
+  if (typeof m.formatVersion !== 'number' || m.formatVersion > learnerFormatVersion) {
+    throw new PersistenceError(
+      `${folder} was saved by unforget ${m.versions?.unforget ?? '?'} in format ${String(m.formatVersion)}; ` +
+        `this unforget (${version}) reads format ${learnerFormatVersion} and older: upgrade unforget to load it`,
+    );
+  }
+  const scenario = m.scenario;
+  if (
+    !scenario ||
+    !settings.includes(scenario.setting) ||
+    !Array.isArray(scenario.tasks) ||
+    !Array.isArray(scenario.inputShape) ||
+    !Array.isArray(m.files) ||
+    typeof m.trainedTasks !== 'number' ||
+    typeof m.heads !== 'number'
+  ) {
+    throw new PersistenceError(
+      `${path} lacks fields a saved learner has; the save is damaged: save the learner again`,
+    );
+  }
+  return m as Manifest;
+}
+
+/** Checks that every file the manifest lists is there, whole and unchanged. */
+async function checkFiles(folder: string, manifest: Manifest): Promise<void> {
+  for (const file of manifest.files) {
+    const path = join(folder, file.path);
+    const data = await fs.readFile(path).catch((e: NodeJS.ErrnoException) => {
+      throw new PersistenceError(
+        e.code === 'ENOENT'
+          ? `${path} is missing; the save is incomplete: save the learner again or restore a whole copy`
+          : `cannot read ${path}: ${reason(e)}`,
+      );
+    });
+    if (data.length !== file.bytes) {
+      throw new PersistenceError(
+        `${path} holds ${data.length} bytes but the save wrote ${file.bytes}; it is truncated or was replaced: save the learner again`,
+      );
+    }
+    if (createHash('sha256').update(data).digest('hex') !== file.sha256) {
+      throw new PersistenceError(
+        `${path} is corrupt (its checksum differs from the one saved): save the learner again`,
+      );
+    }
+  }
+}
+
+async function loadModel(folder: string, what: string): Promise<tf.LayersModel> {
+  try {
+    return await tf.loadLayersModel(fileHandler(folder));
+  } catch (e) {
+    throw new PersistenceError(`cannot load the ${what} from ${folder}: ${reason(e)}`);
+  }
+}
+
+/**
+ * Loads a learner saved by `saveLearner` (or `learner.save`). The strategy is rebuilt by name with
+ * its saved options and given back its state, and bound to the learner when it needs to be (masks),
+ * so predictions for every trained task are exactly what they were at saving. Fails with a
+ * PersistenceError naming the problem when the folder is incomplete, corrupt or from a newer format.
+ */
+export async function loadLearner(path: string): Promise<LoadedLearner> {
+  const folder = resolve(path);
+  const manifest = await readManifest(folder);
+  await checkFiles(folder, manifest);
+  const trunk = await loadModel(join(folder, 'trunk'), 'trunk');
+  const loaded: tf.LayersModel[] = [];
+  let learner: Learner | undefined;
+  let strategy: Strategy | undefined;
+  try {
+    learner = new Learner(trunk, manifest.scenario, { pretrained: manifest.pretrained });
+    if (learner.heads.length !== manifest.heads) {
+      throw new PersistenceError(
+        `${folder} holds ${manifest.heads} heads but its scenario needs ${learner.heads.length}; the save is damaged`,
+      );
+    }
+    for (const [i, head] of learner.heads.entries()) {
+      const saved = await loadModel(join(folder, 'heads', String(i + 1)), `head of task ${i + 1}`);
+      loaded.push(saved);
+      head.setWeights(saved.getWeights());
+    }
+    learner.trainedTasks = manifest.trainedTasks;
+    if (manifest.strategy !== null) {
+      strategy = await rebuildStrategy(folder, manifest.strategy);
+      const attach = (strategy as Partial<{ attach(l: Learner): void }>).attach;
+      if (typeof attach === 'function') attach.call(strategy, learner);
+    }
+    return { learner, strategy };
+  } catch (e) {
+    strategy?.dispose?.();
+    if (learner) learner.dispose();
+    else trunk.dispose();
+    if (e instanceof PersistenceError) throw e;
+    throw new PersistenceError(`cannot load the learner from ${folder}: ${reason(e)}`);
+  } finally {
+    for (const m of loaded) m.dispose();
+  }
+}
+
+async function rebuildStrategy(folder: string, saved: NonNullable<Manifest['strategy']>): Promise<Strategy> {
+  let strategy: Strategy;
+  try {
+    strategy = strategyEntry(saved.name).create(saved.options as Record<string, number | string>);
+  } catch (e) {
+    if (e instanceof OptionError) {
+      throw new PersistenceError(
+        `${folder} was trained with the strategy '${saved.name}', which this unforget (${version}) cannot build: ${reason(e)}`,
+      );
+    }
+    throw e;
+  }
+  if (saved.tensors.length === 0 && Object.keys(saved.values).length === 0 && !strategy.load) return strategy;
+  if (!strategy.load) {
+    strategy.dispose?.();
+    throw new PersistenceError(
+      `the ${saved.name} strategy of this unforget cannot take back the state saved in ${folder}`,
+    );
+  }
+  const bytes = saved.tensors.length > 0 ? await fs.readFile(join(folder, stateName)) : new Uint8Array(0);
+  const tensors: Record<string, tf.Tensor> = {};
+  try {
+    for (const entry of saved.tensors) {
+      if (entry.offset + entry.bytes > bytes.length) {
+        throw new PersistenceError(
+          `${join(folder, stateName)} is shorter than the state saved in it; save the learner again`,
+        );
+      }
+      tensors[entry.name] = decode(entry, bytes.subarray(entry.offset, entry.offset + entry.bytes));
+    }
+    strategy.load({ values: saved.values, tensors });
+  } catch (e) {
+    strategy.dispose?.();
+    throw e;
+  } finally {
+    tf.dispose(Object.values(tensors));
+  }
+  return strategy;
+}
+
+if (!littleEndian) {
+  throw new PersistenceError(
+    'unforget saves learners in little-endian byte order; this machine is big-endian',
+  );
+}

@@ -1,0 +1,327 @@
+import * as tf from '@tensorflow/tfjs';
+import { ModelError, OptionError, PersistenceError } from '../errors.js';
+import type { Learner } from '../model/learner.js';
+import {
+  attachMasks,
+  InferenceKernels,
+  maskSize,
+  type KernelTransform,
+  type MaskAttachment,
+} from '../model/masked.js';
+import { headIndex } from '../scenarios/types.js';
+import { stepOptions } from '../train/optimizers.js';
+import type { StepOptions, Strategy, StrategyState, TaskContext } from '../train/strategy.js';
+
+export interface PacknetOptions extends StepOptions {
+  /**
+   * The fraction of a task's trained free weights released (pruned, by smallest magnitude) for later
+   * tasks. Default 0.5; the paper uses 0.5–0.75.
+   */
+  pruneRatio?: number;
+  /** Epochs of retraining the kept weights after pruning. Default 1. */
+  retrainEpochs?: number;
+}
+
+/** PackNet, with what it can tell about the weights it hands out. */
+export interface PacknetStrategy extends Strategy {
+  /** Binds the strategy to `learner` (done by the first task, or by loading a saved learner). */
+  attach(learner: Learner): void;
+  /** The fraction of maskable weights no task owns yet. */
+  freeFraction(): number;
+  /** Per masked layer, each weight's owner: 0 when free, t + 1 when task t owns it. */
+  owners(): readonly Uint8Array[];
+  dispose(): void;
+}
+
+/** Owner values fit a byte: 0 is free, 1..255 are tasks 0..254. */
+const maxTasks = 255;
+
+function checkOptions(pruneRatio: number, retrainEpochs: number): void {
+  if (!(pruneRatio > 0 && pruneRatio < 1)) {
+    throw new OptionError(
+      `pruneRatio must be between 0 and 1 (the fraction released per task); got ${pruneRatio}`,
+    );
+  }
+  if (!Number.isInteger(retrainEpochs) || retrainEpochs < 0) {
+    throw new OptionError(`retrainEpochs must be a whole number ≥ 0; got ${retrainEpochs}`);
+  }
+}
+
+/** A kernel passed through unchanged, whose gradient only reaches the weights where `mask` is 1. */
+function gradientMasked(mask: tf.Tensor): KernelTransform {
+  const f = tf.customGrad((...inputs) => ({
+    value: tf.clone(inputs[0] as tf.Tensor),
+    gradFunc: (dy: tf.Tensor) => [tf.mul(dy, mask)],
+  }));
+  return (kernel) => f(kernel);
+}
+
+/**
+ * Keeps the `keep` largest-magnitude weights among the free ones (owner 0): they become task
+ * `task`'s (owner task + 1). Ties at the cut go to the lower indices. Returns the released indices.
+ */
+function assignLargest(kernel: Float32Array, owner: Uint8Array, keep: number, task: number): number[] {
+  const magnitudes: number[] = [];
+  for (let i = 0; i < owner.length; i++) if (owner[i] === 0) magnitudes.push(Math.abs(kernel[i]));
+  const sorted = Float32Array.from(magnitudes).sort();
+  const cut = keep > 0 ? sorted[sorted.length - keep] : Infinity;
+  let above = 0;
+  for (const m of magnitudes) if (m > cut) above++;
+  let ties = keep - above;
+  const released: number[] = [];
+  for (let i = 0; i < owner.length; i++) {
+    if (owner[i] !== 0) continue;
+    const m = Math.abs(kernel[i]);
+    if (m > cut || (m === cut && ties-- > 0)) owner[i] = task + 1;
+    else released.push(i);
+  }
+  return released;
+}
+
+/**
+ * PackNet (Mallya & Lazebnik, 2018): each weight of the trunk's Dense and Conv2D layers belongs to at
+ * most one task. Task t trains the free weights, while weights owned by earlier tasks get no gradient
+ * (and are checked unchanged); then the smallest `pruneRatio` of them are released (set to 0) and the
+ * kept ones briefly retrained. Inference for task t uses only weights owned by tasks 0..t, so old
+ * tasks give exactly what they gave. Biases and normalisation are trained on the first task only.
+ * Needs the task setting: the task picks the weights.
+ */
+export function packnet(options: PacknetOptions = {}): PacknetStrategy {
+  const pruneRatio = options.pruneRatio ?? 0.5;
+  const retrainEpochs = options.retrainEpochs ?? 1;
+  checkOptions(pruneRatio, retrainEpochs);
+  let learner: Learner | undefined;
+  let attachment: MaskAttachment | undefined;
+  let owner: Uint8Array[] = [];
+  let tasksDone = 0;
+  /** While a task trains: which weights take gradients, as one transform per masked layer. */
+  let training: (KernelTransform | null)[] | null = null;
+  let gradientMasks: tf.Tensor[] = [];
+  /** At the start of a task (t ≥ 1): every trunk weight, to check the owned and frozen ones after it. */
+  let before: Float32Array[] = [];
+  const inference = new InferenceKernels();
+  let stateTensors: tf.Tensor[] = [];
+
+  const layers = () => attachment?.layers ?? [];
+
+  /** 1 where a weight is used for task `task`: owned by tasks 0..task. */
+  function inferenceKernels(task: number): tf.Tensor[] {
+    return layers().map((layer, i) => {
+      const mask = new Float32Array(owner[i].length);
+      for (let j = 0; j < mask.length; j++) mask[j] = owner[i][j] !== 0 && owner[i][j] <= task + 1 ? 1 : 0;
+      const kernel = layer.maskedWeight.read();
+      return tf.mul(kernel, tf.tensor(mask, kernel.shape));
+    });
+  }
+
+  function onForward(task: number, isTraining: boolean): void {
+    if (isTraining && training !== null) {
+      inference.forget();
+      const transforms = training;
+      layers().forEach((layer, i) => (layer.transform = transforms[i]));
+    } else if (task < tasksDone) {
+      inference.use(layers(), task, inferenceKernels);
+    } else {
+      // A task not learned yet sees the whole trunk: what it would start training from.
+      for (const layer of layers()) layer.transform = null;
+    }
+  }
+
+  function setTraining(where: (owner: number) => boolean): void {
+    tf.dispose(gradientMasks);
+    gradientMasks = layers().map((layer, i) => {
+      const mask = Float32Array.from(owner[i], (o) => (where(o) ? 1 : 0));
+      return tf.tensor(mask, layer.maskedWeight.shape as number[]);
+    });
+    training = gradientMasks.map(gradientMasked);
+    inference.forget();
+  }
+
+  function endTraining(): void {
+    tf.dispose(gradientMasks);
+    gradientMasks = [];
+    training = null;
+    inference.forget();
+  }
+
+  function dropState(): void {
+    tf.dispose(stateTensors);
+    stateTensors = [];
+  }
+
+  function variables(ctx: TaskContext): tf.Variable[] {
+    const head = headIndex(ctx.learner.layout, ctx.task);
+    if (ctx.task === 0) return ctx.learner.trainableVariables([head]);
+    const kernels = layers().map((l) => l.maskedWeight.read() as tf.Variable);
+    return [...kernels, ...ctx.learner.heads[head].trainableWeights.map((w) => w.read() as tf.Variable)];
+  }
+
+  /** Throws if a weight owned by an earlier task, or a frozen bias or normalisation weight, moved. */
+  function checkUnchanged(ctx: TaskContext): void {
+    if (before.length === 0) return;
+    const masked = new Map(layers().map((l, i) => [l.maskedWeight.read().id, i]));
+    const moved: string[] = [];
+    ctx.learner.trunk.weights.forEach((w, k) => {
+      const now = w.read().dataSync();
+      const was = before[k];
+      const layer = masked.get(w.read().id);
+      for (let j = 0; j < now.length; j++) {
+        const kept = layer === undefined || (owner[layer][j] !== 0 && owner[layer][j] <= ctx.task);
+        if (kept && !Object.is(now[j], was[j])) {
+          moved.push(w.name);
+          break;
+        }
+      }
+    });
+    if (moved.length > 0) {
+      throw new ModelError(
+        `PackNet found weights of earlier tasks changed while learning task ${ctx.task + 1} (in ${moved.join(', ')}); ` +
+          'something outside the strategy trained them (a weight decay, a custom optimizer or a second strategy): train with packnet alone',
+      );
+    }
+  }
+
+  const strategy: PacknetStrategy = {
+    name: 'packnet',
+    needsOldData: false,
+    options: { ...stepOptions(options), pruneRatio, retrainEpochs },
+
+    attach(target: Learner) {
+      if (learner === target) return;
+      if (learner !== undefined) {
+        throw new OptionError('this packnet strategy already serves another learner; create one per learner');
+      }
+      const attached = attachMasks(target, onForward);
+      const sizes = attached.layers.map(maskSize);
+      if (
+        owner.length > 0 &&
+        (owner.length !== sizes.length || owner.some((o, i) => o.length !== sizes[i]))
+      ) {
+        attached.detach();
+        throw new PersistenceError(
+          `the saved PackNet owner arrays (${owner.map((o) => o.length).join(', ')} weights) do not fit the trunk's ` +
+            `masked layers (${sizes.join(', ')}); the save is damaged or mixes files of different saves: save again`,
+        );
+      }
+      if (owner.length === 0) owner = sizes.map((n) => new Uint8Array(n));
+      learner = target;
+      attachment = attached;
+    },
+
+    prepareTask(ctx: TaskContext) {
+      if (ctx.learner.setting !== 'task') {
+        throw new OptionError(
+          `packnet picks each task's weights by the task's identity, so it needs the task setting; the learner is ${ctx.learner.setting}-incremental: use --setting task`,
+        );
+      }
+      strategy.attach(ctx.learner);
+      if (ctx.task >= maxTasks) {
+        throw new OptionError(`packnet keeps at most ${maxTasks} tasks (one byte per weight names its task)`);
+      }
+      if (ctx.task > 0) {
+        const full = layers().filter((_, i) => !owner[i].includes(0));
+        if (full.length > 0) {
+          throw new OptionError(
+            `no free weights remain in ${full.map((l) => l.name).join(', ')} after ${ctx.task} tasks, so packnet cannot ` +
+              `learn task ${ctx.task + 1}; use a higher pruneRatio (now ${pruneRatio}) so each task releases more weights, ` +
+              'or a wider trunk',
+          );
+        }
+        before = ctx.learner.trunk.weights.map((w) => w.read().dataSync().slice() as Float32Array);
+      }
+      // The first task trains every weight; later ones only the free weights.
+      if (ctx.task === 0) training = layers().map(() => null);
+      else setTraining((o) => o === 0);
+    },
+
+    trainableVariables: variables,
+
+    async finishTask(ctx: TaskContext) {
+      endTraining();
+      dropState();
+      // Prune: keep the largest (1 − pruneRatio) of the free weights for this task; zero the rest.
+      tf.tidy(() => {
+        layers().forEach((layer, i) => {
+          const variable = layer.maskedWeight;
+          const values = variable.read().dataSync().slice() as Float32Array;
+          const freeCount = owner[i].reduce((n, o) => n + (o === 0 ? 1 : 0), 0);
+          const released = assignLargest(
+            values,
+            owner[i],
+            freeCount - Math.round(freeCount * pruneRatio),
+            ctx.task,
+          );
+          for (const j of released) values[j] = 0;
+          variable.write(tf.tensor(values, variable.shape as number[]));
+        });
+      });
+      if (retrainEpochs > 0) {
+        setTraining((o) => o === ctx.task + 1);
+        try {
+          await ctx.fit({ name: 'retrain', epochs: retrainEpochs, variables: variables(ctx) });
+        } finally {
+          endTraining();
+        }
+      }
+      checkUnchanged(ctx);
+      before = [];
+      tasksDone = ctx.task + 1;
+    },
+
+    afterStep() {
+      // Any non-trainable trunk state (batch-norm moving statistics) stays as the first task left it.
+      if (before.length === 0 || learner === undefined) return;
+      const trunk = learner.trunk;
+      tf.tidy(() => {
+        for (const w of trunk.nonTrainableWeights) {
+          w.write(tf.tensor(before[trunk.weights.indexOf(w)], w.shape as number[]));
+        }
+      });
+    },
+
+    freeFraction() {
+      const total = owner.reduce((n, o) => n + o.length, 0);
+      const freeCount = owner.reduce((n, o) => n + o.reduce((m, v) => m + (v === 0 ? 1 : 0), 0), 0);
+      return total === 0 ? 1 : freeCount / total;
+    },
+
+    owners: () => owner,
+
+    memoryBytes: () => owner.reduce((n, o) => n + o.length, 0),
+
+    state(): StrategyState {
+      // The tensors stay until the owners change (the next task, load or dispose).
+      if (stateTensors.length !== owner.length) {
+        dropState();
+        stateTensors = owner.map((o) => tf.tensor1d(Int32Array.from(o), 'int32'));
+      }
+      const tensors: Record<string, tf.Tensor> = {};
+      stateTensors.forEach((t, i) => (tensors[`owner/${i}`] = t));
+      return { values: { tasksDone, layers: layers().map((l) => l.name) }, tensors };
+    },
+
+    load(state: StrategyState) {
+      const count = Object.keys(state.tensors).length;
+      owner = Array.from({ length: count }, (_, i) => {
+        const t = state.tensors[`owner/${i}`];
+        if (t === undefined)
+          throw new PersistenceError(
+            `the saved PackNet state lacks owner/${i}; the save is damaged: save again`,
+          );
+        return Uint8Array.from(t.dataSync());
+      });
+      tasksDone = Number(state.values.tasksDone ?? 0);
+      inference.forget();
+      dropState();
+    },
+
+    dispose() {
+      endTraining();
+      dropState();
+      attachment?.detach();
+      attachment = undefined;
+      learner = undefined;
+    },
+  };
+  return strategy;
+}
