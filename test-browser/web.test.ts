@@ -1,12 +1,23 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.js';
 import { startServer, type RunningServer } from '../src/cli/serve.js';
+import { loadMnist } from '../src/data/mnist.js';
+import { accuracyRow } from '../src/eval/evaluate.js';
+import { learner } from '../src/model/learner.js';
+import { loadLearner, saveLearner } from '../src/model/save.js';
+import { reportHtml } from '../src/report/html.js';
+import { split } from '../src/scenarios/split.js';
+import { registry } from '../src/strategies/index.js';
+import { train } from '../src/train/loop.js';
+import { unzip } from '../web/zip.js';
+import { summarize } from '../src/report/summary.js';
+import { fakeRecord } from '../test/report/fixtures.js';
 import { launchChromium } from './chromium.js';
 
 /** Screenshots the test takes and inspects; kept (git-ignored) for a person to look at. */
@@ -17,6 +28,8 @@ let browser: Browser;
 let scratch: string;
 /** The learner the first test downloaded, for the phone-width test to load. */
 let downloaded = '';
+/** The accuracy matrix the page showed for that learner. */
+let pageRows: number[][] = [];
 
 before(async () => {
   await buildWeb();
@@ -193,6 +206,7 @@ test(
     await drawOne(page);
     assert.deepEqual(await predictions(page, 2), drawn);
     downloaded = zipPath;
+    pageRows = rows;
 
     // The screenshot shows the page (not blank) and the matrix's shaded cells.
     const shot = await page.screenshot({ fullPage: true, path: join(shots, 'page.png') });
@@ -303,3 +317,91 @@ test('with backend auto the page starts webgl or falls back to wasm', { timeout:
   assert.match((await page.textContent('#backend')) ?? '', /^(webgl|wasm)/);
   await page.close();
 });
+
+test(
+  'a compare report made in Node opens in the page with its plots drawn',
+  { timeout: 60_000 },
+  async () => {
+    const records = ['finetune', 'joint'].flatMap((strategy, k) =>
+      [0, 1].map((seed) =>
+        fakeRecord(strategy, seed, [
+          [0.95, 0.2],
+          [0.5 + 0.3 * k, 0.96],
+        ]),
+      ),
+    );
+    const file = join(scratch, 'report.html');
+    await writeFile(file, reportHtml(summarize(records)));
+    const { page, outside, errors } = await openPage();
+    assert.equal(await page.isVisible('#report'), false);
+    await page.setInputFiles('#report-file', file);
+    const frame = page.frameLocator('#report');
+    await frame.locator('body[data-charts-drawn]').waitFor({ timeout: 30_000 });
+    assert.ok((await frame.locator('div.chart svg').count()) >= 3, 'the report draws its charts');
+    assert.deepEqual(outside, []);
+    assert.deepEqual(errors, []);
+
+    // A file that is not a report gets a message.
+    const text = join(scratch, 'notes.html');
+    await writeFile(text, 'just some notes');
+    await page.setInputFiles('#report-file', text);
+    await page.waitForSelector('#message:not([hidden])');
+    assert.match((await page.textContent('#message-text')) ?? '', /not an HTML report/);
+    await page.close();
+  },
+);
+
+test(
+  'a learner saved by the page loads in Node, and one saved in Node loads in the page',
+  { timeout: 90_000 },
+  async () => {
+    assert.ok(downloaded && pageRows.length === 2, 'the first test downloaded a learner');
+    const mnist = loadMnist();
+    const scenario = split(mnist, { tasks: 2, setting: 'task', name: 'split-mnist' });
+
+    // Page → Node: unzip the download and load the folder with the library's loader.
+    const fromPage = join(scratch, 'from-page');
+    for (const [path, bytes] of await unzip(new Uint8Array(await readFile(downloaded)))) {
+      await mkdir(dirname(join(fromPage, path)), { recursive: true });
+      await writeFile(join(fromPage, path), bytes);
+    }
+    const opened = await loadLearner(join(fromPage, 'unforget-learner'));
+    try {
+      assert.equal(opened.learner.trainedTasks, 2);
+      assert.equal(opened.strategy?.name, 'finetune');
+      const row = accuracyRow(opened.learner, scenario, 1);
+      row.forEach((a, j) =>
+        assert.ok(
+          Math.abs(a - pageRows[1][j]) <= 0.002,
+          `task ${j + 1}: ${a} in Node, ${pageRows[1][j]} in the page`,
+        ),
+      );
+    } finally {
+      opened.strategy?.dispose?.();
+      opened.learner.dispose();
+    }
+
+    // Node → page: train and save in Node, pick the folder in the page.
+    const strategy = registry[0].create({});
+    const inNode = learner({ backbone: { kind: 'mlp', hidden: [32] }, scenario, seed: 3 });
+    const fromNode = join(scratch, 'from-node');
+    try {
+      await train(inNode, scenario, strategy, { iterations: 20, batchSize: 64, seed: 3 });
+      await saveLearner(fromNode, inNode, strategy);
+    } finally {
+      strategy.dispose?.();
+      inNode.dispose();
+    }
+    const { page, errors } = await openPage();
+    await page.setInputFiles('#load-folder', fromNode);
+    await page.waitForSelector('body[data-trained="2"]');
+    assert.match((await page.textContent('#model-status')) ?? '', /split-mnist, 2 task\(s\), finetune/);
+    await drawOne(page);
+    const answers = await predictions(page, 2);
+    assert.ok(
+      ['0', '1', '2', '3', '4'].includes(answers[0]) && ['5', '6', '7', '8', '9'].includes(answers[1]),
+    );
+    assert.deepEqual(errors, []);
+    await page.close();
+  },
+);

@@ -73,7 +73,8 @@ export function renderMatrix(
   const top = head.insertRow();
   const corner = document.createElement('th');
   corner.scope = 'col';
-  corner.textContent = 'after \\ on';
+  corner.innerHTML = '<span class="wide-only">after \\ on</span>';
+  corner.title = 'rows: after learning the task; columns: tested on the task';
   top.append(corner);
   taskNames.forEach((name, j) => {
     const th = document.createElement('th');
@@ -87,7 +88,15 @@ export function renderMatrix(
     tr.dataset.task = String(i);
     const th = document.createElement('th');
     th.scope = 'row';
-    th.textContent = taskNames[i];
+    // The full name where there is room; 'T1' on a phone (the title keeps the full name).
+    const full = document.createElement('span');
+    full.className = 'wide-only';
+    full.textContent = taskNames[i];
+    const short = document.createElement('span');
+    short.className = 'narrow-only';
+    short.textContent = `T${i + 1}`;
+    th.title = taskNames[i];
+    th.append(full, short);
     tr.append(th);
     row.forEach((a, j) => {
       const td = tr.insertCell();
@@ -159,6 +168,14 @@ export function drawLines(svg: SVGSVGElement, taskCount: number, rows: readonly 
   })).sort((a, b) => a.y - b.y);
   labels.forEach((label, i) => {
     if (i > 0) label.y = Math.max(label.y, labels[i - 1].y + 15);
+  });
+  // If the pile ran past the bottom, lift it back up, keeping the spacing.
+  const bottom = height - pad.bottom + 4;
+  for (let i = labels.length - 1; i >= 0; i--) {
+    const limit = i === labels.length - 1 ? bottom : labels[i + 1].y - 15;
+    labels[i].y = Math.min(labels[i].y, limit);
+  }
+  labels.forEach((label) => {
     svg.append(
       Object.assign(
         svgEl('text', { x: label.x + 8, y: label.y, 'font-size': 15, fill: taskColor(label.task) }),

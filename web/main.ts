@@ -527,7 +527,12 @@ function predict(): void {
   }
   const layout = learner.layout;
   const items: HTMLLIElement[] = [];
-  for (let task = 0; task < learner.trainedTasks; task++) {
+  // In the class setting every task shares one head over all classes so far: one answer says it all.
+  const single = layout.setting === 'class' && !state.permutations;
+  const tasks = single
+    ? [learner.trainedTasks - 1]
+    : Array.from({ length: learner.trainedTasks }, (_, t) => t);
+  for (const task of tasks) {
     const input = state.permutations ? state.permutations[task].map((p) => pixels[p]) : pixels;
     const probs = tf.tidy(() => learner.predict(tf.tensor4d(Float32Array.from(input), [1, 28, 28, 1]), task));
     const values = probs.dataSync();
@@ -538,7 +543,8 @@ function predict(): void {
     const li = document.createElement('li');
     li.dataset.task = String(task);
     li.dataset.prediction = name;
-    li.textContent = `${layout.tasks[task].name}: ${name} (${(values[best] * 100).toFixed(0)}%)`;
+    const who = single ? `All ${values.length} classes learned so far` : layout.tasks[task].name;
+    li.textContent = `${who}: ${name} (${(values[best] * 100).toFixed(0)}%)`;
     items.push(li);
   }
   ui.predictions.replaceChildren(...items);
@@ -667,6 +673,12 @@ ui.reportFile.addEventListener('change', async () => {
 });
 
 // ---------- start ----------
+
+let resizeFrame = 0;
+window.addEventListener('resize', () => {
+  cancelAnimationFrame(resizeFrame);
+  resizeFrame = requestAnimationFrame(() => drawLoss(ui.loss, state.loss));
+});
 
 async function start(): Promise<void> {
   const params = new URLSearchParams(location.search);
