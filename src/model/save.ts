@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { OptionError, PersistenceError } from '../errors.js';
 import { layoutOf, settings, type ScenarioLayout } from '../scenarios/types.js';
 import { strategyEntry } from '../strategies/index.js';
@@ -127,17 +128,19 @@ function decode(entry: TensorEntry, bytes: Uint8Array): tf.Tensor {
   return tf.tensor(typed, entry.shape, entry.dtype);
 }
 
-/** Checks that the strategy's plain values survive JSON unchanged. */
+/** The strategy's plain values as JSON gives them back; fails if JSON would change them (NaN, typed arrays…). */
 function checkValues(name: string, values: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  let text: string;
+  let back: Record<string, unknown>;
   try {
-    text = JSON.stringify(values);
+    back = JSON.parse(JSON.stringify(values)) as Record<string, unknown>;
   } catch (e) {
     throw new PersistenceError(`the ${name} strategy's state cannot be written as JSON (${reason(e)})`);
   }
-  const back = JSON.parse(text) as Record<string, unknown>;
-  if (JSON.stringify(back) !== text) {
-    throw new PersistenceError(`the ${name} strategy's state does not survive JSON unchanged`);
+  if (!isDeepStrictEqual(back, { ...values })) {
+    throw new PersistenceError(
+      `the ${name} strategy's state values do not survive JSON unchanged (NaN, undefined or typed arrays?); ` +
+        'keep numbers, strings, booleans and plain arrays there and tensors in its tensors',
+    );
   }
   return back;
 }

@@ -187,6 +187,9 @@ test('a failed save leaves the previous save whole, and a folder of other files 
     /disk on fire.*previous save there is left as it was/,
   );
   assert.equal(await readFile(join(path, 'unforget.json'), 'utf8'), before);
+  const lossy: Strategy = { ...strategy, state: () => ({ values: { lambda: Number.NaN }, tensors: {} }) };
+  await assert.rejects(saveLearner(path, model, lossy), /do not survive JSON/);
+  assert.equal(await readFile(join(path, 'unforget.json'), 'utf8'), before);
   assert.deepEqual(
     (await readdir(folder)).filter((f) => f.startsWith('.')),
     [],

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { subset } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { OptionError } from '../../src/errors.js';
-import { learner } from '../../src/model/learner.js';
+import { learner, type Learner } from '../../src/model/learner.js';
 import { maskedLayers } from '../../src/model/masked.js';
 import { split } from '../../src/scenarios/split.js';
 import type { Scenario } from '../../src/scenarios/types.js';
@@ -27,6 +27,14 @@ before(async () => {
   );
 });
 
+/** Task 1's logits for `x`, as numbers. */
+function outputs(l: Learner, x: tf.Tensor): Float32Array {
+  const y = l.logits(x, 0);
+  const values = y.dataSync() as Float32Array;
+  y.dispose();
+  return values;
+}
+
 const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) =>
   a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
@@ -47,7 +55,7 @@ test('packnet keeps task 1 bit for bit through five tasks, and owned weights nev
       free.push(strategy.freeFraction());
       tensorCounts.push(tf.memory().numTensors);
       if (task === 0) {
-        firstOutputs = l.logits(x, 0).dataSync() as Float32Array;
+        firstOutputs = outputs(l, x);
         firstKernels = maskedLayers(l.trunk).map(
           (m) => m.maskedWeight.read().dataSync().slice() as Float32Array,
         );
@@ -55,7 +63,7 @@ test('packnet keeps task 1 bit for bit through five tasks, and owned weights nev
       }
     },
   });
-  assert.ok(sameBits(l.logits(x, 0).dataSync() as Float32Array, firstOutputs), 'task 1 outputs changed');
+  assert.ok(sameBits(outputs(l, x), firstOutputs), 'task 1 outputs changed');
   assert.equal(r.metrics?.backwardTransfer, 0);
   assert.equal(r.metrics?.forgetting, 0);
   r.accuracyMatrix.forEach((row, t) => assert.ok(row[t] > 0.7, `task ${t + 1}: ${row[t]}`));
@@ -104,6 +112,30 @@ test('packnet needs the task setting and sensible options', async () => {
   const l = learner({ backbone: { kind: 'mlp', hidden: [4] }, scenario: s });
   const strategy = packnet();
   await assert.rejects(train(l, s, strategy, { iterations: 1 }), /needs the task setting/);
+  strategy.dispose();
+  l.dispose();
+});
+
+test('packnet masks a conv trunk the same way: task 1 stays exact', async () => {
+  const s: Scenario = { ...scenario, tasks: scenario.tasks.slice(0, 2) };
+  const l = learner({ backbone: { kind: 'cnn', filters: [4], dense: 16 }, scenario: s, seed: 5 });
+  const strategy = packnet({ retrainEpochs: 0 });
+  const x = tf.tensor(s.tasks[0].test.inputs.subarray(0, 8 * 784), [8, 28, 28, 1]);
+  let first: ArrayLike<number> = [];
+  const r = await train(l, s, strategy, {
+    iterations: 8,
+    batchSize: 32,
+    onTaskEnd: (task) => {
+      if (task === 0) first = outputs(l, x);
+    },
+  });
+  assert.deepEqual(
+    maskedLayers(l.trunk).map((m) => m.name),
+    ['conv1', 'dense1'],
+  );
+  assert.ok(sameBits(outputs(l, x), first));
+  assert.equal(r.metrics?.backwardTransfer, 0);
+  x.dispose();
   strategy.dispose();
   l.dispose();
 });
