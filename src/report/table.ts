@@ -23,7 +23,7 @@ export const criteria: readonly Criterion[] = [
   {
     key: 'newTask',
     short: 'new task accuracy',
-    label: 'new task: accuracy on the last task (%)',
+    label: 'new task (% on the last task)',
     unit: '%',
     better: 'higher',
     scale: 100,
@@ -32,7 +32,7 @@ export const criteria: readonly Criterion[] = [
   {
     key: 'oldTasks',
     short: 'old tasks accuracy',
-    label: 'old tasks: accuracy on the earlier ones, after the last (%)',
+    label: 'old tasks (% on the earlier ones)',
     unit: '%',
     better: 'higher',
     scale: 100,
@@ -59,7 +59,7 @@ export const criteria: readonly Criterion[] = [
   {
     key: 'strategyBytes',
     short: 'extra memory kept',
-    label: 'memory: extra bytes kept',
+    label: 'memory (extra bytes kept)',
     unit: 'bytes',
     better: 'lower',
     scale: 1,

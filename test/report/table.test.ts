@@ -45,11 +45,11 @@ test('the table has the criteria as rows and one column per method', () => {
     rows.map((r) => r[0]),
     [
       'criterion',
-      'new task: accuracy on the last task (%)',
-      'old tasks: accuracy on the earlier ones, after the last (%)',
+      'new task (% on the last task)',
+      'old tasks (% on the earlier ones)',
       'training time (s)',
       'test time (µs per example)',
-      'memory: extra bytes kept',
+      'memory (extra bytes kept)',
       'needs old data',
       'average accuracy ACC (%)',
       'backward transfer BWT (pp)',
@@ -58,7 +58,7 @@ test('the table has the criteria as rows and one column per method', () => {
     ],
   );
   const row = (label: string) => rows.find((r) => r[0].startsWith(label)) ?? [];
-  assert.deepEqual(row('new task'), ['new task: accuracy on the last task (%)', '96.0 ± 1.4', '90.0 ± 0.0']);
+  assert.deepEqual(row('new task'), ['new task (% on the last task)', '96.0 ± 1.4', '90.0 ± 0.0']);
   assert.deepEqual(row('old tasks').slice(1), ['60.0 ± 14.1', '90.0 ± 0.0']);
   assert.deepEqual(row('memory').slice(1), ['0 B', '3.0 MiB']);
   assert.deepEqual(row('backward').slice(1), ['-30.0 ± 14.1', '+0.0 ± 0.0']);
