@@ -70,18 +70,21 @@ function matrixChart(m: MethodSummary, s: ComparisonSummary, index: number): Rep
 /** Task j's accuracy after each task is learned, one line per method. */
 function taskChart(s: ComparisonSummary, j: number): ReportChart {
   const tasks = short(s.taskNames);
+  // The axis starts at the lowest value rounded down to 10, so that a few points of forgetting show.
+  const lowest = Math.min(...s.methods.flatMap((m) => m.accuracyMatrix.map((row) => 100 * row[j].mean)));
+  const rows = Math.ceil(s.methods.length / 4);
   return {
     id: `task-${j}`,
     section: 'tasks',
     title: `${tasks[j]}: ${s.taskNames[j]}`,
-    height: 300,
+    height: 300 + 22 * rows,
     option: {
       animation: false,
       color: palette,
       title: { text: `${tasks[j]}: ${s.taskNames[j]}`, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'axis' },
-      legend: { bottom: 0, type: 'scroll' },
-      grid: { left: 50, right: 20, top: 40, bottom: 70 },
+      legend: { bottom: 0, type: 'plain' },
+      grid: { left: 50, right: 20, top: 40, bottom: 50 + 22 * rows },
       xAxis: {
         type: 'category',
         data: tasks.map((t) => `after ${t}`),
@@ -89,7 +92,12 @@ function taskChart(s: ComparisonSummary, j: number): ReportChart {
         nameLocation: 'middle',
         nameGap: 26,
       },
-      yAxis: { type: 'value', min: 0, max: 100, name: 'accuracy (%)' },
+      yAxis: {
+        type: 'value',
+        min: Math.max(0, Math.floor(lowest / 10) * 10),
+        max: 100,
+        name: 'accuracy (%)',
+      },
       series: s.methods.map((m) => ({
         type: 'line',
         name: m.strategy,
@@ -267,11 +275,11 @@ body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin:
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; }
 .note { color: #555; margin: 4px 0 12px; }
 table.comparison { border-collapse: collapse; font-variant-numeric: tabular-nums; overflow-x: auto; display: block; }
-table.comparison th, table.comparison td { padding: 4px 10px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+table.comparison th, table.comparison td { padding: 3px 8px; font-size: 13px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
 table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
 table.comparison tr.metrics td { border-top: 2px solid #999; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
-.grid.wide { grid-template-columns: repeat(auto-fill, minmax(380px, 1fr)); }
+.grid.wide { grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); }
 .chart { border: 1px solid #eee; border-radius: 4px; }
 footer { margin-top: 32px; color: #777; font-size: 12px; }
 </style>
