@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { loadMnist } from '../../src/data/mnist.js';
 import { Learner, learner } from '../../src/model/learner.js';
+import { fromPretrained } from '../../src/model/pretrained.js';
 import { seededRandom } from '../../src/random.js';
 import { split } from '../../src/scenarios/split.js';
 import type { Scenario } from '../../src/scenarios/types.js';
@@ -87,6 +88,30 @@ test('with sampled labels both ways agree; the task setting leaves the heads out
   assert.deepEqual(l.trunk.getWeights().map(values), before);
   tf.dispose([...a.fisher.values(), ...b.fisher.values()]);
   l.dispose();
+});
+
+test('a pretrained Dense model (tanh, dropout) takes the vectorised way and agrees with the general one', () => {
+  const s = tinyScenario('class', 2, 12);
+  const model = tf.sequential({
+    layers: [
+      tf.layers.dense({ inputShape: [3], units: 5, activation: 'relu', name: 'a' }),
+      tf.layers.dropout({ rate: 0.5, name: 'drop' }),
+      tf.layers.dense({ units: 4, activation: 'tanh', name: 'b' }),
+      tf.layers.dense({ units: 3, activation: 'softmax', name: 'old' }),
+    ],
+  });
+  const l = fromPretrained(model, { scenario: s, cutAt: 'b', seed: 2 });
+  assert.ok(canVectorise(l));
+  const [a, b] = (['vectorised', 'perSample'] as const).map((method) =>
+    diagonalFisher(l, s, 1, { samples: 12, labels: 'sampled', random: seededRandom(3), method }),
+  );
+  assert.deepEqual([...a.fisher.keys()], ['trunk/0', 'trunk/1', 'trunk/2', 'trunk/3', 'head0/0', 'head0/1']);
+  for (const key of a.fisher.keys()) {
+    assertClose(values(a.fisher.get(key) as tf.Tensor), values(b.fisher.get(key) as tf.Tensor), 1e-5, key);
+  }
+  tf.dispose([...a.fisher.values(), ...b.fisher.values()]);
+  l.dispose(); // the trunk shares its layers with the model; the old classifier goes with it
+  model.getLayer('old').dispose();
 });
 
 test('a convolutional trunk falls back to per-sample gradients', () => {
