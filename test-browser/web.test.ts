@@ -192,6 +192,15 @@ test(
     assert.deepEqual(await matrix(page), rows);
     await drawOne(page);
     assert.deepEqual(await predictions(page, 2), drawn);
+    // Loading again replaces the learner without leaking its tensors.
+    const alive = await page.getAttribute('body', 'data-tensors');
+    await page.evaluate(() => delete document.body.dataset.trained);
+    await page.click('#load-browser');
+    await page.waitForSelector('body[data-trained="2"]');
+    await drawOne(page);
+    assert.deepEqual(await predictions(page, 2), drawn);
+    assert.ok(Number(alive) > 0);
+    assert.equal(await page.getAttribute('body', 'data-tensors'), alive, 'tensors alive after a second load');
 
     // Download (a ZIP of the learner's folder), then load it into a fresh page.
     const [saving] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -312,11 +321,25 @@ test('at a phone’s width the page fits and the matrix is visible', { timeout: 
   await page.close();
 });
 
-test('with backend auto the page starts webgl or falls back to wasm', { timeout: 60_000 }, async () => {
-  const { page } = await openPage(undefined, '');
-  assert.match((await page.textContent('#backend')) ?? '', /^(webgl|wasm)/);
-  await page.close();
-});
+test(
+  'with backend auto the page starts webgl (here a software renderer) or falls back to wasm, and trains',
+  { timeout: 90_000 },
+  async () => {
+    const { page, errors } = await openPage(undefined, '');
+    const backend = (await page.textContent('#backend')) ?? '';
+    assert.match(backend, /^(webgl|wasm)/);
+    await page.fill('#tasks', '2');
+    await page.fill('#iterations', '15');
+    await page.click('#train');
+    await page.waitForSelector('body[data-trained="2"]', { timeout: 80_000 });
+    const rows = await matrix(page);
+    assert.equal(rows.length, 2);
+    assert.ok(rows[0][0] > 0.4 && rows[1][1] > 0.4, `after 15 steps a task is above chance (20%): ${rows}`);
+    assert.match((await page.textContent('#status')) ?? '', new RegExp(`on ${backend.split(' ')[0]}\\.`));
+    assert.deepEqual(errors, []);
+    await page.close();
+  },
+);
 
 test(
   'a compare report made in Node opens in the page with its plots drawn',
@@ -405,3 +428,22 @@ test(
     await page.close();
   },
 );
+
+test('without WebGL, auto falls back to wasm and says why', { timeout: 60_000 }, async () => {
+  const page = await browser.newPage();
+  await page.addInitScript(() => {
+    // A browser with no WebGL: every WebGL context request fails, on canvases and offscreen ones.
+    for (const type of [HTMLCanvasElement, OffscreenCanvas]) {
+      const proto = type.prototype as { getContext(kind: string, ...rest: unknown[]): unknown };
+      const getContext = proto.getContext;
+      proto.getContext = function (this: unknown, kind: string, ...rest: unknown[]) {
+        return /webgl/.test(kind) ? null : getContext.call(this, kind, ...rest);
+      };
+    }
+  });
+  await page.goto(server.url);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+  assert.match((await page.textContent('#backend')) ?? '', /^wasm \(webgl: /);
+  assert.equal(await page.getAttribute('body', 'data-backend'), 'wasm');
+  await page.close();
+});

@@ -129,6 +129,11 @@ const state: {
 
 const sampleRandom = seededRandom(2024);
 
+/** Shows how many tensors are alive on the body, so that a test can check nothing leaks. */
+function countTensors(): void {
+  document.body.dataset.tensors = String(tf.memory().numTensors);
+}
+
 // ---------- messages ----------
 
 function showMessage(text: string, kind: 'error' | 'info' = 'error'): void {
@@ -444,6 +449,7 @@ async function runTraining(): Promise<void> {
   } finally {
     state.running = null;
     setBusy(false);
+    countTensors();
   }
 }
 
@@ -548,6 +554,7 @@ function predict(): void {
     items.push(li);
   }
   ui.predictions.replaceChildren(...items);
+  countTensors();
 }
 
 ui.clear.addEventListener('click', () => {
@@ -603,6 +610,7 @@ function adopt(opened: OpenedLearner, from: string): void {
     );
   }
   setBusy(false);
+  countTensors();
   predict();
 }
 
