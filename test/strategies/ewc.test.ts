@@ -166,6 +166,19 @@ test('the penalty is zero at the anchor and grows as (λ/2) Σ F (θ − θ*)²'
   assertClose([strategy.penalty(ctx)], [byHand], 1e-5, 'penalty');
   const inLoss = tf.tidy(() => strategy.extraLoss?.(context(l, s, 1), batch)?.dataSync()[0]) as number;
   assertClose([inLoss], [byHand], 1e-5, 'extraLoss');
+  // Its gradient is λ F (θ − θ*).
+  const kernel = l.trunk.weights[0].read() as tf.Variable;
+  const { grads } = tf.variableGrads(
+    () => strategy.extraLoss?.(context(l, s, 1), batch) as tf.Scalar,
+    [kernel],
+  );
+  assertClose(
+    values(grads[kernel.name]),
+    fisher[0].map((f) => lambda * f * 0.1),
+    1e-5,
+    'gradient',
+  );
+  tf.dispose(grads);
   shiftTrunk(l, 0.1); // twice as far: four times the penalty
   assertClose([strategy.penalty(ctx)], [4 * byHand], 1e-5, 'penalty at 2δ');
   assert.equal(strategy.memoryBytes?.(), 2 * 4 * (3 * 4 + 4 + 4 * 2 + 2));
