@@ -168,12 +168,7 @@ export function compareCommand(): Command {
         .default('auto'),
     )
     .option('--results <folder>', 'where runs, CSV and report go (default results/<scenario>-<setting>)')
-    .option(
-      '--workers <n>',
-      'runs at once, each in its own process (0: one by one in this process)',
-      wholeNumber(0),
-      compareDefaults.workers,
-    )
+    .option('--workers <n>', 'runs at once, each in its own process', wholeNumber(1), compareDefaults.workers)
     .option('--json', 'print the summary as JSON instead of the table')
     .option('--no-progress', 'do not draw the progress bars');
   for (const o of strategyOptions()) {
@@ -345,7 +340,7 @@ async function compareAction(flags: CompareFlags): Promise<void> {
       console.log(comparisonTable(summary));
       console.log(
         `\n${outcome.ran} runs done now, ${outcome.skipped} already done, in ${seconds.toFixed(0)} s ` +
-          `(${flags.workers || 1} at a time).\nResults: ${folder}/ (one JSON per run), ${outcome.csvPath}; ` +
+          `(${flags.workers} at a time).\nResults: ${folder}/ (one JSON per run), ${outcome.csvPath}; ` +
           `report: ${report.path}`,
       );
     }

@@ -1,4 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OptionError } from '../errors.js';
 import { strategyEntry } from '../strategies/index.js';
@@ -120,8 +123,11 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
   const signal = run.signal ?? new AbortController().signal;
   let ran = 0;
   const slotCount = Math.min(Math.max(workers, 1), Math.max(pending.length, 1));
+  const stopFile = join(tmpdir(), `unforget-stop-${process.pid}-${randomUUID()}`);
+  const removeStopFile = () => rmSync(stopFile, { force: true });
+  process.on('exit', removeStopFile);
   const slots: RunSlot[] = Array.from({ length: slotCount }, () =>
-    workers === 0 ? inProcessSlot() : processSlot(),
+    workers === 0 ? inProcessSlot() : processSlot(stopFile),
   );
   const queue = [...pending];
   const work = async (slot: RunSlot, worker: number) => {
@@ -153,6 +159,8 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
     await Promise.all(slots.map((slot, i) => work(slot, i)));
   } finally {
     await Promise.all(slots.map((s) => s.close()));
+    removeStopFile();
+    process.off('exit', removeStopFile);
   }
   await writeCsv();
   const finished = inOrder();

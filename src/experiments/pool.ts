@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnforgetError } from '../errors.js';
@@ -7,7 +8,7 @@ import type { RunResult } from '../train/result.js';
 import { executeRun } from './execute.js';
 import type { RunSpec } from './plan.js';
 
-export type ParentMessage = { type: 'run'; spec: RunSpec } | { type: 'stop' };
+export type ParentMessage = { type: 'run'; spec: RunSpec; stopFile: string } | { type: 'stop' };
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'progress'; progress: Progress }
@@ -53,9 +54,10 @@ function workerExecArgv(): string[] {
 /**
  * Runs in a child process of its own, started on the first run and reused for the next ones, so
  * each worker has its own TensorFlow.js backend and its own core. A worker that crashes fails only
- * the run it was on; the next run starts a new one.
+ * the run it was on; the next run starts a new one. When the signal stops the run, the slot writes
+ * `stopFile`, which the worker checks between steps (see worker.ts); the caller removes it.
  */
-export function processSlot(): RunSlot {
+export function processSlot(stopFile: string): RunSlot {
   let child: ChildProcess | undefined;
   let stderr = '';
   const start = (): ChildProcess => {
@@ -78,7 +80,10 @@ export function processSlot(): RunSlot {
       child ??= start();
       const c = child;
       return new Promise<RunResult>((resolve, reject) => {
-        const stop = () => c.send({ type: 'stop' } satisfies ParentMessage);
+        const stop = () => {
+          writeFileSync(stopFile, `${process.pid}\n`);
+          if (c.connected) c.send({ type: 'stop' } satisfies ParentMessage);
+        };
         const done = () => {
           c.off('message', onMessage);
           c.off('exit', onExit);
@@ -108,7 +113,7 @@ export function processSlot(): RunSlot {
         c.on('message', onMessage);
         c.on('exit', onExit);
         signal.addEventListener('abort', stop);
-        c.send({ type: 'run', spec } satisfies ParentMessage);
+        c.send({ type: 'run', spec, stopFile } satisfies ParentMessage);
         if (signal.aborted) stop();
       });
     },

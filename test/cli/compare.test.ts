@@ -108,12 +108,17 @@ test('compare: Ctrl-C stops cleanly and keeps only the finished runs', async () 
   try {
     const args = [...cli, 'compare', '--strategies', 'finetune', '--seeds', '2', '--hidden', '16'];
     const budget = ['--iterations', '300', '--batch-size', '16', '--workers', '1', '--results', folder];
-    const child = spawn(process.execPath, [...args, ...budget], { env });
+    // Its own process group, so that SIGINT reaches the workers too, as Ctrl-C in a terminal does.
+    const child = spawn(process.execPath, [...args, ...budget], { env, detached: true });
     let stderr = '';
+    let sent = false;
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (chunk: string) => {
       stderr += chunk;
-      if (/finetune-seed0 done/.test(stderr) && !child.killed) child.kill('SIGINT');
+      if (/finetune-seed0 done/.test(stderr) && !sent) {
+        sent = true;
+        process.kill(-(child.pid ?? 0), 'SIGINT');
+      }
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 130, stderr);
