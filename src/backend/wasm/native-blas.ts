@@ -132,12 +132,27 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
   return 0;
 }
 
+typedef void (*set_threads_t)(int);
+static set_threads_t set_threads = 0;
+
+/* threads(n): how many threads the BLAS may use (OpenBLAS and BLIS; others ignore it). */
+static napi_value threads(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  if (set_threads) set_threads((int)num(env, argv[0]));
+  return 0;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4", "libcblas.so.3",
                          "libblas.so.3", 0};
   for (int i = 0; names[i] && !sgemm; i++) {
     void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-    if (lib) sgemm = (sgemm_t)dlsym(lib, "cblas_sgemm");
+    if (!lib) continue;
+    sgemm = (sgemm_t)dlsym(lib, "cblas_sgemm");
+    set_threads = (set_threads_t)dlsym(lib, "openblas_set_num_threads");
+    if (!set_threads) set_threads = (set_threads_t)dlsym(lib, "bli_thread_set_num_threads");
   }
   if (!sgemm) {
     napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found");
@@ -147,8 +162,9 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
+      {"threads", 0, threads, 0, 0, 0, napi_default, 0},
   };
-  napi_define_properties(env, exports, 3, props);
+  napi_define_properties(env, exports, 4, props);
   return exports;
 }
 
@@ -190,6 +206,8 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
+  /** How many threads the BLAS may use. */
+  threads(n: number): void;
 }
 
 let addon: NativeBlas | null | undefined;
@@ -209,7 +227,7 @@ export function loadNativeBlas(build = true): NativeBlas | null {
   // Node's modules are looked up here, not imported, so that browser bundles of unforget never see them.
   const { execFileSync } = process.getBuiltinModule('node:child_process');
   const { createHash } = process.getBuiltinModule('node:crypto');
-  const { existsSync, mkdirSync, renameSync, writeFileSync } = process.getBuiltinModule('node:fs');
+  const { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
   const { createRequire } = process.getBuiltinModule('node:module');
   const { homedir } = process.getBuiltinModule('node:os');
   const { dirname, join, resolve } = process.getBuiltinModule('node:path');
@@ -230,17 +248,25 @@ export function loadNativeBlas(build = true): NativeBlas | null {
       const c = `${file}.${process.pid}.c`;
       writeFileSync(c, source);
       const cc = process.env.CC ?? 'cc';
-      execFileSync(
-        cc,
-        ['-O3', '-shared', '-fPIC', `-I${include}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
-        {
-          stdio: 'pipe',
-        },
-      );
+      try {
+        execFileSync(
+          cc,
+          ['-O3', '-shared', '-fPIC', `-I${include}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
+          {
+            stdio: 'pipe',
+          },
+        );
+      } finally {
+        rmSync(c, { force: true });
+      }
       renameSync(`${file}.${process.pid}`, file);
     }
     addon = createRequire(import.meta.url)(file) as NativeBlas;
-    why = `loaded ${file}`;
+    // One thread unless UNFORGET_BLAS_THREADS says more: experiments often run one process per core,
+    // and a BLAS spinning several threads on a busy machine is slower than one.
+    const threads = Math.max(1, Math.floor(Number(process.env.UNFORGET_BLAS_THREADS ?? '1')) || 1);
+    addon.threads(threads);
+    why = `loaded ${file} (${threads} BLAS thread${threads > 1 ? 's' : ''})`;
   } catch (e) {
     addon = null;
     why = (e as Error).message.split('\n')[0];
