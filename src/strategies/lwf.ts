@@ -71,11 +71,54 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
     throw new OptionError(`warmupEpochs must be a whole number ≥ 0; got ${warmupEpochs}`);
   }
   let records: Recorded[] = [];
+  /** y'_o = softmax(recorded / T) of every record side by side, [examples, Σ outputs]: fixed while a task trains. */
+  let targets: tf.Tensor2D | null = null;
   let peakBytes = 0;
 
   const clear = () => {
     tf.dispose(records.map((r) => r.logits));
+    targets?.dispose();
+    targets = null;
     records = [];
+  };
+
+  /** Computes the soft targets of the records once, and notes the memory they take. */
+  const soften = () => {
+    targets?.dispose();
+    targets = tf.tidy(
+      () =>
+        tf.concat(
+          records.map((r) => tf.softmax(r.logits.div(temperature))),
+          1,
+        ) as tf.Tensor2D,
+    );
+    peakBytes = Math.max(peakBytes, records.reduce((b, r) => b + r.logits.size * 4, 0) + targets.size * 4);
+  };
+
+  /**
+   * The current logits of every old head at once, [batch, heads, outputs], when there are several old
+   * heads of one width (task setting): one product with the heads' kernels side by side instead of one
+   * per head.
+   */
+  const allOldHeads = (ctx: TaskContext, features: tf.Tensor2D): tf.Tensor3D | null => {
+    const width = records[0].outputs;
+    if (ctx.learner.setting !== 'task' || records.length < 2 || records.some((r) => r.outputs !== width))
+      return null;
+    const layers = records.map((r) => ctx.learner.heads[r.task].layers);
+    if (layers.some((l) => l.length !== 1 || l[0].getClassName() !== 'Dense' || l[0].weights.length !== 2))
+      return null;
+    const kernel = tf.concat(
+      layers.map((l) => l[0].weights[0].read()),
+      1,
+    );
+    const bias = tf.concat(
+      layers.map((l) => l[0].weights[1].read()),
+      0,
+    );
+    return tf
+      .matMul(features, kernel)
+      .add(bias)
+      .reshape([features.shape[0], records.length, width]) as tf.Tensor3D;
   };
 
   /** Records, for each old head, its logits on every training example of task `ctx.task`. */
@@ -84,7 +127,8 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
     const data = scenario.tasks[task].train;
     const n = exampleCount(data);
     const size = exampleSize(data);
-    const old = learner.setting === 'task' ? Array.from({ length: task }, (_, t) => t) : [task - 1]; // the shared head, as it was after the last task: the old classes' outputs
+    // Every old head (task setting), or the shared head as it was after the last task (its old classes).
+    const old = learner.setting === 'task' ? Array.from({ length: task }, (_, t) => t) : [task - 1];
     const chunk = 512;
     for (const t of old) {
       const outputs = activeOutputs(learner.layout, t, task - 1);
@@ -105,10 +149,7 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
       if (parts.length > 1) tf.dispose(parts);
       records.push({ task: t, outputs, logits });
     }
-    peakBytes = Math.max(
-      peakBytes,
-      records.reduce((b, r) => b + r.logits.size * 4, 0),
-    );
+    soften();
   };
 
   const strategy: LwfStrategy = {
@@ -140,22 +181,30 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
         throw new OptionError('lwf trains on the current task only; its recorded outputs are for that task');
       }
       const rows = tf.tensor1d(batch.indices, 'int32');
+      const target = tf.gather(targets as tf.Tensor2D, rows); // y'_o for the batch, every record side by side
+      const n = batch.indices.length;
+      // L_old = −T² Σ_j y'_o,j log ŷ'_o,j, with y' = softmax(recorded / T), ŷ' = softmax(current / T),
+      // averaged over the examples and the old heads; L = λo · L_old + L_new (the loop adds L_new).
+      const scale = (-lambda * temperature * temperature) / (n * records.length);
+      const fused = allOldHeads(ctx, batch.features);
+      if (fused) {
+        const [, heads, width] = fused.shape;
+        const logProbs = tf.logSoftmax(fused.div(temperature));
+        return tf.sum(tf.mul(target.reshape([n, heads, width]), logProbs)).mul(scale) as tf.Scalar;
+      }
       const shared = ctx.learner.setting !== 'task';
       const current = shared ? ctx.learner.headLogits(batch.features, ctx.task, ctx.task) : null;
       let total: tf.Scalar | undefined;
+      let offset = 0;
       for (const r of records) {
-        const recorded = tf.gather(r.logits, rows);
         let now = current ?? ctx.learner.headLogits(batch.features, r.task, ctx.task);
         if (now.shape[1] !== r.outputs) now = now.slice([0, 0], [-1, r.outputs]);
-        // L_old = −T² Σ_j y'_o,j log ŷ'_o,j, with y' = softmax(recorded / T), ŷ' = softmax(current / T)
-        const target = tf.softmax(recorded.div(temperature));
-        const loss = tf
-          .mean(tf.sum(tf.mul(target, tf.logSoftmax(now.div(temperature))), 1))
-          .mul(-temperature * temperature) as tf.Scalar;
-        total = total ? (total.add(loss) as tf.Scalar) : loss;
+        const y = records.length === 1 ? target : target.slice([0, offset], [-1, r.outputs]);
+        offset += r.outputs;
+        const term = tf.sum(tf.mul(y, tf.logSoftmax(now.div(temperature)))) as tf.Scalar;
+        total = total ? (total.add(term) as tf.Scalar) : term;
       }
-      // L = λo · L_old + L_new (the loop adds L_new)
-      return (total as tf.Scalar).mul(lambda / records.length) as tf.Scalar;
+      return (total as tf.Scalar).mul(scale) as tf.Scalar;
     },
 
     finishTask() {
@@ -167,7 +216,7 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
       return new Map(records.map((r) => [r.task, r.logits]));
     },
 
-    /** The most the recorded outputs took (they are kept only while a task trains). */
+    /** The most the recorded outputs and their soft targets took (kept only while a task trains). */
     memoryBytes() {
       return peakBytes;
     },
@@ -189,6 +238,7 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
       }
       records.sort((a, b) => a.task - b.task);
       peakBytes = Number(state.values.peakBytes ?? 0);
+      if (records.length > 0) soften();
     },
 
     dispose: clear,

@@ -89,6 +89,45 @@ test('the distillation term is T² times the cross-entropy of the softened outpu
   l.dispose();
 });
 
+test('with several old heads the term is the mean over heads (all heads in one product)', async () => {
+  const s = tinyScenario('task', 3);
+  const l = tinyLearner(s);
+  const temperature = 2;
+  const strategy = lwf({ temperature });
+  const ctx = context(l, s, 2);
+  await strategy.prepareTask?.(ctx);
+  // Move the trunk so the current outputs differ from the recorded ones.
+  const moved = l.trunk.getWeights().map((w) => tf.tidy(() => w.mul(1.3).add(0.05)));
+  l.trunk.setWeights(moved);
+  tf.dispose(moved);
+  const rows = [5, 1, 3, 0];
+  const x = tf.gather(inputsOf(s, 2), rows);
+  const features = l.features(x, 2, true);
+  const batch: Batch = {
+    x,
+    features,
+    tasks: Int32Array.from(rows, () => 2),
+    indices: Int32Array.from(rows),
+    targets: Int32Array.from(rows, () => 0),
+  };
+  const got = tf.tidy(() => strategy.extraLoss?.(ctx, batch)?.dataSync()[0]) as number;
+  const perHead = [0, 1].map((t) =>
+    tf.tidy(() => {
+      const y = tf.softmax(tf.gather(strategy.recorded().get(t) as tf.Tensor2D, rows).div(temperature));
+      const logq = tf.logSoftmax(l.headLogits(features, t, 2).div(temperature));
+      return tf
+        .sum(tf.mul(y, logq), 1)
+        .mean()
+        .mul(-(temperature ** 2))
+        .dataSync()[0];
+    }),
+  );
+  assertClose([got], [(perHead[0] + perHead[1]) / 2], 1e-5, 'fused');
+  tf.dispose([x, features]);
+  strategy.dispose?.();
+  l.dispose();
+});
+
 test('the warm-up trains the new head alone, without the distillation term (task setting)', async () => {
   const s = tinyScenario('task', 2);
   const l = tinyLearner(s);
@@ -100,7 +139,7 @@ test('the warm-up trains the new head alone, without the distillation term (task
   assert.equal(phases[0].extraLoss, false);
   assert.deepEqual(
     phases[0].variables?.map((v) => v.name),
-    l.heads[1].trainableWeights.map((w) => w.read().name),
+    l.heads[1].trainableWeights.map((w) => (w.read() as tf.Variable).name),
   );
   l.dispose();
 });
