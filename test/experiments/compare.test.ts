@@ -130,3 +130,35 @@ test('unknown strategies and bad worker counts fail before anything runs', async
     /workers must be a whole number ≥ 0/,
   );
 });
+
+test('a run that fails is reported and left undone; the other runs go on', async () => {
+  const backend = (await testBackend()) as 'cpu';
+  const folder = await mkdtemp(join(tmpdir(), 'unforget-compare-'));
+  try {
+    const out = await compare(
+      // A learning rate this large makes the loss overflow at once: the loop throws a DivergenceError.
+      {
+        ...options,
+        backend,
+        seeds: [0],
+        strategyOptions: { finetune: { learningRate: 1e30 } },
+      },
+      { folder, workers: 0 },
+    );
+    assert.deepEqual(
+      out.failed.map((f) => [f.spec.id, f.error.name]),
+      [['finetune-seed0', 'DivergenceError']],
+    );
+    assert.deepEqual(
+      out.records.map((r) => r.spec.id),
+      ['joint-seed0'],
+    );
+    assert.deepEqual((await readdir(folder)).sort(), [
+      'comparison.csv',
+      'comparison.json',
+      'joint-seed0.json',
+    ]);
+  } finally {
+    await rm(folder, { recursive: true });
+  }
+});
