@@ -7,7 +7,7 @@ import { asKernelFunc, callKernel, f32, type KernelArgs } from './backend.js';
  *
  * Why faster: the shipped kernel first transposes x so the summed axes come last (a full copy
  * through its generic N-d transpose), then sums each row. Adding whole rows of x into the output
- * reads x once, contiguously: about 1.5 ms instead of 3.5 ms for a 64×26×26×32 gradient here.
+ * reads x once, contiguously, about twice as fast here.
  */
 function sum({ inputs, backend, attrs }: KernelArgs<tf.SumInputs, tf.SumAttrs>): tf.TensorInfo {
   const { x } = inputs as { x: tf.TensorInfo };
@@ -26,7 +26,16 @@ function sum({ inputs, backend, attrs }: KernelArgs<tf.SumInputs, tf.SumAttrs>):
   const src = f32(backend, x);
   const dst = f32(backend, out);
   dst.fill(0);
-  for (let i = 0; i < rows; i++) {
+  // Four rows at a time: a quarter of the read-modify-writes of the output.
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const a = i * cols;
+    const b = a + cols;
+    const c = b + cols;
+    const d = c + cols;
+    for (let j = 0; j < cols; j++) dst[j] += src[a + j] + src[b + j] + src[c + j] + src[d + j];
+  }
+  for (; i < rows; i++) {
     const at = i * cols;
     for (let j = 0; j < cols; j++) dst[j] += src[at + j];
   }
