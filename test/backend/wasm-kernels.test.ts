@@ -366,6 +366,8 @@ describe('memory', () => {
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.matMul(p, q, false, true)))([a, b]),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) => tf.sum(tf.matMul(p, q, true, false)))([b, b]),
           ...tf.grads((p: tf.Tensor) => tf.sum(tf.gather(p, ids)))([table]),
+          ...tf.grads((p: tf.Tensor) => tf.sum(tf.maxPool(p as tf.Tensor4D, 2, 2, 'same')))([x]),
+          tf.sum(x, [0, 1, 2]),
         ];
         for (const t of out) t.dataSync();
       });
