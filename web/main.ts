@@ -298,6 +298,12 @@ function readForm(): Config {
   };
 }
 
+ui.backbone.addEventListener('change', () => {
+  const cnn = ui.backbone.value === 'cnn';
+  $('hidden-label').textContent = cnn ? 'Dense width (after 8, 16 filters)' : 'Hidden widths';
+  if (cnn) ui.hidden.value = ui.hidden.value.split(',')[0];
+});
+
 const defaultTasks: Record<string, string> = { 'split-mnist': '5', 'permuted-mnist': '5', images: '2' };
 ui.scenario.addEventListener('change', () => {
   ui.imagesBox.hidden = ui.scenario.value !== 'images';
@@ -563,6 +569,9 @@ ui.clear.addEventListener('click', () => {
 });
 ui.sample.addEventListener('click', async () => {
   try {
+    if (!state.samples && state.learner?.layout.name === 'images') {
+      throw new OptionError('the test images of this learner are your own: drop their folder again, or draw');
+    }
     if (!state.samples) state.samples = (await bundledMnist()).test;
     const d = state.samples;
     const i = Math.floor(sampleRandom() * d.labels.length);
@@ -596,7 +605,7 @@ function adopt(opened: OpenedLearner, from: string): void {
     notes?.scenario.kind === 'permuted-mnist'
       ? taskPermutations(notes.scenario.tasks, 784, notes.scenario.seed)
       : null;
-  if (layout.name !== 'images') state.samples = null;
+  state.samples = layout.name === 'images' ? (state.images?.data.test ?? null) : null;
   showRows(layout, notes?.accuracyMatrix ?? []);
   const trained = opened.learner.trainedTasks;
   document.body.dataset.trained = String(trained);
