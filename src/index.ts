@@ -71,7 +71,14 @@ export {
 export { comparisonCsv } from './experiments/csv.js';
 export { executeRun } from './experiments/execute.js';
 export { summarize, stat, type ComparisonSummary, type MethodSummary, type Stat } from './report/summary.js';
-export { comparisonTable, comparisonRows, criteria, metricRows, type Criterion } from './report/table.js';
+export {
+  comparisonTable,
+  comparisonMarkdown,
+  comparisonRows,
+  criteria,
+  metricRows,
+  type Criterion,
+} from './report/table.js';
 export { reportHtml, reportCharts, type ReportChart, type ReportOptions } from './report/html.js';
 export { writeReport, readComparison } from './report/write.js';
 

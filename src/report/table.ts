@@ -177,3 +177,18 @@ export function comparisonTable(summary: ComparisonSummary): string {
     ...rows.slice(split).map(line),
   ].join('\n');
 }
+
+/** The comparison table as Markdown (for a README or an issue), with the setup line above it. */
+export function comparisonMarkdown(summary: ComparisonSummary): string {
+  const rows = comparisonRows(summary);
+  const cell = (text: string) => text.replace(/\|/g, '\\|');
+  const line = (r: readonly string[]) => `| ${r.map(cell).join(' | ')} |`;
+  return [
+    `*${comparisonTitle(summary)}*`,
+    '',
+    line(rows[0]),
+    `|${rows[0].map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
+    ...rows.slice(1).map(line),
+    '',
+  ].join('\n');
+}

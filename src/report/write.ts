@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { DataError } from '../errors.js';
 import type { ComparisonFile } from '../experiments/compare.js';
 import { writeFileAtomic } from '../experiments/files.js';
 import { readRunRecords, type RunRecord } from '../experiments/store.js';
 import { reportHtml } from './html.js';
 import { summarize, type ComparisonSummary } from './summary.js';
+import { comparisonMarkdown } from './table.js';
 
 /** The strategy order of the comparison saved in `folder`, if it has a comparison.json. */
 async function savedOrder(folder: string): Promise<string[]> {
@@ -45,8 +46,8 @@ export async function readComparison(folder: string): Promise<{
 }
 
 /**
- * Writes the HTML report of the runs in `folder` to `output` (default `<folder>/report.html`) and
- * returns its path and the summary it shows.
+ * Writes the HTML report of the runs in `folder` to `output` (default `<folder>/report.html`), and
+ * the table as Markdown to `table.md` beside it; returns the report's path and the summary it shows.
  */
 export async function writeReport(
   folder: string,
@@ -66,5 +67,6 @@ export async function writeReport(
       `on ${hosts.join('; ')}.`,
   ];
   await writeFileAtomic(output, reportHtml(summary, { notes }));
+  await writeFileAtomic(join(dirname(output), 'table.md'), comparisonMarkdown(summary));
   return { path: output, summary, runs: records.length, skipped };
 }

@@ -61,6 +61,7 @@ test('compare: a tiny comparison end to end, then resume and redo of a corrupt r
       'joint-seed0.json',
       'joint-seed1.json',
       'report.html',
+      'table.md',
     ]);
     const csv = (await readFile(join(folder, 'comparison.csv'), 'utf8')).trim().split('\n');
     assert.deepEqual(

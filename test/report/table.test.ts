@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { summarize } from '../../src/report/summary.js';
 import {
+  comparisonMarkdown,
   comparisonRows,
   comparisonTable,
   criteria,
@@ -83,4 +84,23 @@ test('formats', () => {
   assert.equal(formatBytes(1536), '1.5 KiB');
   assert.equal(formatStat(criteria[0], null), '-');
   assert.equal(formatStat(criteria[0], { mean: 0.5, std: null, n: 1 }), '50.0');
+});
+
+test('the Markdown table has the same rows and a right-aligned column per method', () => {
+  const summary = summarize([
+    fakeRecord('finetune', 0, [
+      [0.9, 0.2],
+      [0.5, 0.95],
+    ]),
+    fakeRecord('joint', 0, [
+      [0.9, 0.2],
+      [0.9, 0.9],
+    ]),
+  ]);
+  const lines = comparisonMarkdown(summary).trim().split('\n');
+  assert.match(lines[0], /^\*mnist-transfer, task-incremental; .*seed 0; backend cpu\*$/);
+  assert.equal(lines[2], '| criterion | finetune | joint |');
+  assert.equal(lines[3], '| --- | ---: | ---: |');
+  assert.equal(lines[4], '| new task (% on the last task) | 95.0 | 90.0 |');
+  assert.equal(lines.length, 3 + comparisonRows(summary).length);
 });
