@@ -223,45 +223,72 @@ export function packBits(values: ArrayLike<number>): Uint8Array {
   return bits;
 }
 
-/** Unpacks `count` bits packed by `packBits` into 0/1 values of the array type given. */
-export function unpackBits<T extends Float32Array | Int32Array | Uint8Array>(
-  bits: Uint8Array,
-  count: number,
-  into: T,
-): T {
-  for (let i = 0; i < count; i++) into[i] = (bits[i >> 3] >> (i & 7)) & 1;
-  return into;
+/** Unpacks `count` bits packed by `packBits` into 0/1 bytes. */
+export function unpackBits(bits: Uint8Array, count: number): Uint8Array {
+  const out = new Uint8Array(count);
+  const whole = count >> 3;
+  for (let k = 0; k < whole; k++) {
+    const byte = bits[k];
+    const at = k << 3;
+    out[at] = byte & 1;
+    out[at + 1] = (byte >> 1) & 1;
+    out[at + 2] = (byte >> 2) & 1;
+    out[at + 3] = (byte >> 3) & 1;
+    out[at + 4] = (byte >> 4) & 1;
+    out[at + 5] = (byte >> 5) & 1;
+    out[at + 6] = (byte >> 6) & 1;
+    out[at + 7] = (byte >> 7) & 1;
+  }
+  for (let i = whole << 3; i < count; i++) out[i] = (bits[i >> 3] >> (i & 7)) & 1;
+  return out;
 }
 
 /**
- * Keeps, for one task at a time, the kernels masked layers use at inference, so that a run of
- * predictions for the same task multiplies W ⊙ M once rather than on every call. `forget()` drops them
- * (after any change of the weights).
+ * Keeps the kernels masked layers use at inference, per task, so that predictions multiply W ⊙ M once
+ * per task rather than on every call. The least recently used tasks' kernels are dropped beyond
+ * `budgetBytes` (default 32 MB; the current task's are always kept); `forget()` drops them all (after
+ * any change of the weights).
  */
 export class InferenceKernels {
-  private task = -1;
-  private kernels: tf.Tensor[] = [];
+  private readonly cached = new Map<number, tf.Tensor[]>();
+  private bytes = 0;
+
+  constructor(private readonly budgetBytes = 32 * 2 ** 20) {}
 
   /**
-   * Sets every layer's transform to its kernel for `task`, computed by `kernels(task)` when the cached
-   * ones are for another task (the tensors it returns become owned by this cache).
+   * Sets every layer's transform to its kernel for `task`, computed by `kernels(task)` when not cached
+   * (the tensors it returns become owned by this cache).
    */
   use(layers: readonly MaskedLayer[], task: number, kernels: (task: number) => tf.Tensor[]): void {
-    if (this.task !== task || this.kernels.length !== layers.length) {
-      this.forget();
-      this.kernels = tf.tidy(() => kernels(task)).map((k) => tf.keep(k));
-      this.task = task;
+    let found = this.cached.get(task);
+    if (found === undefined || found.length !== layers.length) {
+      if (found) this.drop(task);
+      found = tf.tidy(() => kernels(task)).map((k) => tf.keep(k));
+      this.bytes += found.reduce((n, k) => n + 4 * k.size, 0);
+    } else {
+      this.cached.delete(task);
     }
+    this.cached.set(task, found);
+    for (const older of this.cached.keys()) {
+      if (this.bytes <= this.budgetBytes || older === task) break;
+      this.drop(older);
+    }
+    const current = found;
     layers.forEach((layer, i) => {
-      const kernel = this.kernels[i];
+      const kernel = current[i];
       layer.transform = () => kernel;
     });
   }
 
+  private drop(task: number): void {
+    const kernels = this.cached.get(task) ?? [];
+    this.bytes -= kernels.reduce((n, k) => n + 4 * k.size, 0);
+    tf.dispose(kernels);
+    this.cached.delete(task);
+  }
+
   forget(): void {
-    tf.dispose(this.kernels);
-    this.kernels = [];
-    this.task = -1;
+    for (const task of [...this.cached.keys()]) this.drop(task);
   }
 }
 

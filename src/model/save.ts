@@ -106,7 +106,7 @@ function decode(entry: TensorEntry, bytes: Uint8Array): tf.Tensor {
   const copy = new Uint8Array(bytes);
   const values: ArrayLike<number> =
     entry.encoding === 'bits'
-      ? unpackBits(copy, count, entry.dtype === 'float32' ? new Float32Array(count) : new Int32Array(count))
+      ? unpackBits(copy, count)
       : entry.encoding === 'uint8'
         ? copy
         : entry.encoding === 'uint16'

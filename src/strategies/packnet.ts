@@ -106,9 +106,13 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
 
   /** 1 where a weight is used for task `task`: owned by tasks 0..task. */
   function inferenceKernels(task: number): tf.Tensor[] {
+    // Owner → 0/1 by table: owners 1..task + 1 are in, free (0) and later tasks are out.
+    const used = new Float32Array(256);
+    used.fill(1, 1, task + 2);
     return layers().map((layer, i) => {
-      const mask = new Float32Array(owner[i].length);
-      for (let j = 0; j < mask.length; j++) mask[j] = owner[i][j] !== 0 && owner[i][j] <= task + 1 ? 1 : 0;
+      const own = owner[i];
+      const mask = new Float32Array(own.length);
+      for (let j = 0; j < own.length; j++) mask[j] = used[own[j]];
       const kernel = layer.maskedWeight.read();
       return tf.mul(kernel, tf.tensor(mask, kernel.shape));
     });

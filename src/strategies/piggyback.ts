@@ -75,7 +75,7 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
     const bits = masks[task] as Uint8Array[];
     return layers().map((layer, i) => {
       const kernel = layer.maskedWeight.read();
-      const mask = unpackBits(bits[i], sizes[i], new Float32Array(sizes[i]));
+      const mask = new Float32Array(unpackBits(bits[i], sizes[i]));
       return tf.mul(kernel, tf.tensor(mask, kernel.shape));
     });
   }
@@ -199,7 +199,7 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
         const total = sizes.reduce((a, b) => a + b, 0);
         let ones = 0;
         m.forEach((bits, i) => {
-          const values = unpackBits(bits, sizes[i], new Uint8Array(sizes[i]));
+          const values = unpackBits(bits, sizes[i]);
           for (const v of values) ones += v;
         });
         return ones / total;
@@ -216,7 +216,7 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
         dropState();
         masks.forEach((m) =>
           m?.forEach((bits, i) => {
-            const values = unpackBits(bits, sizes[i], new Int32Array(sizes[i]));
+            const values = new Int32Array(unpackBits(bits, sizes[i]));
             stateTensors.push(tf.tidy(() => tf.tensor1d(values, 'int32').cast('bool')));
           }),
         );

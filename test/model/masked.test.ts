@@ -9,6 +9,7 @@ import { buildBackbone } from '../../src/model/backbones.js';
 import { fileHandler } from '../../src/model/io.js';
 import { Learner } from '../../src/model/learner.js';
 import {
+  InferenceKernels,
   isMasked,
   maskedLayers,
   maskedTwin,
@@ -146,7 +147,9 @@ test('bits pack eight to a byte and unpack to what they were', () => {
   const values = Array.from({ length: 21 }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0));
   const packed = packBits(values);
   assert.equal(packed.length, 3);
-  assert.deepEqual(Array.from(unpackBits(packed, 21, new Int32Array(21))), values);
+  assert.deepEqual(Array.from(unpackBits(packed, 21)), values);
+  const long = Array.from({ length: 1001 }, (_, i) => (i % 7 === 2 || i % 5 === 0 ? 1 : 0));
+  assert.deepEqual(Array.from(unpackBits(packBits(long), 1001)), long);
   assert.equal(packBits([1, 0, 0, 0, 0, 0, 0, 1, 1])[0], 0b10000001);
 });
 
@@ -170,4 +173,28 @@ test('a learner swaps in a trunk only if it fits', () => {
   assert.throws(() => old.getWeights(), /disposed/, 'the old trunk is disposed');
   wider.dispose();
   l.dispose();
+});
+
+test('inference kernels are cached per task within a byte budget', () => {
+  const model = maskedTwin(buildBackbone({ kind: 'mlp', hidden: [10] }, [6], 1));
+  const layers = maskedLayers(model);
+  let computed = 0;
+  const kernels = (task: number) => {
+    computed++;
+    return layers.map((l) => tf.mul(l.maskedWeight.read(), task));
+  };
+  const tensors = tf.memory().numTensors;
+  // Room for two tasks' kernels (6×10 floats each).
+  const cache = new InferenceKernels(2 * 4 * 60);
+  for (const task of [0, 1, 0, 1, 0, 2, 0]) cache.use(layers, task, kernels);
+  // 0 and 1 are computed once; 2 pushes out 1 (used longer ago than 0), so 0 is still there.
+  assert.equal(computed, 3);
+  assert.equal(tf.memory().numTensors, tensors + 2);
+  const x = tf.ones([1, 6]);
+  const y = model.predict(x) as tf.Tensor;
+  assert.deepEqual(Array.from(y.dataSync()), new Array(10).fill(0), 'task 0 kernels are W × 0');
+  cache.forget();
+  assert.equal(tf.memory().numTensors, tensors + 2, 'only x and y remain');
+  tf.dispose([x, y]);
+  model.dispose();
 });
