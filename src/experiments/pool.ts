@@ -10,7 +10,6 @@ import type { RunSpec } from './plan.js';
 
 export type ParentMessage = { type: 'run'; spec: RunSpec; stopFile: string } | { type: 'stop' };
 export type WorkerMessage =
-  | { type: 'ready' }
   | { type: 'progress'; progress: Progress }
   | { type: 'result'; result: RunResult }
   | { type: 'failed'; name: string; message: string; stack: string };

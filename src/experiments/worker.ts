@@ -53,5 +53,3 @@ process.on('message', (message: ParentMessage) => {
     },
   );
 });
-
-send({ type: 'ready' });
