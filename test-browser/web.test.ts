@@ -126,12 +126,13 @@ function colours(image: PNG): number {
   return seen.size;
 }
 
-/** A tiny grayscale PNG with a bright square at a spot that depends on the class. */
+/** A tiny grayscale PNG with a bright quadrant that depends on the class (0-3). */
 function classImage(cls: number, k: number): Buffer {
   const image = new PNG({ width: 16, height: 16 });
   for (let y = 0; y < 16; y++) {
     for (let x = 0; x < 16; x++) {
-      const on = cls === 0 ? x < 8 && y < 8 : x >= 8 && y >= 8;
+      // Each class lights one quadrant: top-left, bottom-right, top-right, bottom-left.
+      const on = [x < 8 && y < 8, x >= 8 && y >= 8, x >= 8 && y < 8, x < 8 && y >= 8][cls];
       const v = on ? 200 + k * 10 : 10;
       image.data.set([v, v, v, 255], (y * 16 + x) * 4);
     }
@@ -267,8 +268,19 @@ test(
 
 test('your own images: bad files get a message, a good folder is read', { timeout: 60_000 }, async () => {
   const { page, errors } = await openPage();
-  await page.selectOption('#scenario', 'images');
+  // Loose files dropped on the page (not a folder of class folders) switch to your images and say why they do not fit.
+  await page.evaluate(() => {
+    const data = new DataTransfer();
+    data.items.add(new File([new Uint8Array([1, 2, 3])], 'loose.png', { type: 'image/png' }));
+    document.body.dispatchEvent(
+      new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true }),
+    );
+  });
+  await page.waitForSelector('#message:not([hidden])');
+  assert.match((await page.textContent('#message-text')) ?? '', /no images found in sub-folders/);
+  assert.equal(await page.inputValue('#scenario'), 'images');
   assert.equal(await page.isVisible('#drop'), true);
+  await page.click('#message-close');
 
   // One class only.
   const lonely = join(scratch, 'lonely');
@@ -301,6 +313,35 @@ test('your own images: bad files get a message, a good folder is read', { timeou
   const rows = await matrix(page);
   assert.equal(rows.length, 1);
   assert.equal(rows[0][0], 1, 'two clearly different shapes are told apart');
+
+  // One folder per task, each with a folder per class.
+  const tasks = join(scratch, 'two-tasks');
+  for (const [t, task] of ['first', 'second'].entries()) {
+    for (const [c, name] of ['a', 'b'].entries()) {
+      await mkdir(join(tasks, task, name), { recursive: true });
+      for (let k = 0; k < 4; k++)
+        await writeFile(join(tasks, task, name, `${k}.png`), classImage(2 * t + c, k));
+    }
+  }
+  await page.setInputFiles('#folder', tasks);
+  await page.waitForFunction(() =>
+    /2 tasks/.test(document.querySelector('#images-summary')?.textContent ?? ''),
+  );
+  assert.match(
+    (await page.textContent('#images-summary')) ?? '',
+    /16 images, 4 classes: 2 tasks \(first, second\)/,
+  );
+  assert.equal(await page.inputValue('#tasks'), '2');
+  await page.evaluate(() => delete document.body.dataset.trained);
+  await page.click('#train');
+  await page.waitForSelector('body[data-trained="2"]', { timeout: 30_000 });
+  const taskRows = await matrix(page);
+  assert.equal(taskRows.length, 2);
+  assert.equal(taskRows[1][1], 1, 'the second task tells its two shapes apart');
+  assert.deepEqual(await page.$$eval('#matrix tbody th', (th) => th.map((x) => x.getAttribute('title'))), [
+    'first',
+    'second',
+  ]);
   assert.deepEqual(errors, []);
   await page.close();
 });

@@ -68,8 +68,16 @@ async function walk(entry: FileSystemEntry, folders: string[], out: PickedFile[]
  * tasks); several folders dropped together are taken as the sub-folders themselves.
  */
 export async function fromDrop(items: DataTransferItemList): Promise<PickedFile[]> {
-  const entries = [...items].map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => !!e);
+  const list = [...items].filter((i) => i.kind === 'file');
+  const entries = list.map((i) => i.webkitGetAsEntry()).filter((e): e is FileSystemEntry => !!e);
   const out: PickedFile[] = [];
+  // Loose files (or a browser that gives no entries) have no folder, so no class.
+  if (entries.length === 0) {
+    return list.flatMap((i) => {
+      const file = i.getAsFile();
+      return file ? [{ folders: [], file }] : [];
+    });
+  }
   const single = entries.length === 1 && entries[0].isDirectory;
   for (const entry of entries) await walk(entry, [], out);
   return single ? out.map((p) => ({ ...p, folders: p.folders.slice(1) })) : out;

@@ -512,10 +512,16 @@ ui.drop.addEventListener('dragover', (e) => {
   ui.drop.classList.add('over');
 });
 ui.drop.addEventListener('dragleave', () => ui.drop.classList.remove('over'));
-ui.drop.addEventListener('drop', (e) => {
+// A folder dropped anywhere on the page is taken as your images (and the browser does not leave the
+// page to show a dropped file).
+document.addEventListener('dragover', (e) => e.preventDefault());
+document.addEventListener('drop', (e) => {
   e.preventDefault();
   ui.drop.classList.remove('over');
-  if (e.dataTransfer) void fromDrop(e.dataTransfer.items).then(takeImages, showError);
+  if (!e.dataTransfer || state.running) return;
+  ui.scenario.value = 'images';
+  ui.scenario.dispatchEvent(new Event('change'));
+  void fromDrop(e.dataTransfer.items).then(takeImages, showError);
 });
 ui.folder.addEventListener('change', () => {
   if (ui.folder.files && ui.folder.files.length > 0) void takeImages(fromInput(ui.folder.files));
