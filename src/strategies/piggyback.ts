@@ -172,10 +172,12 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
         masks[ctx.task] = null;
         return;
       }
+      // Compare as the forward pass did: against the threshold in float32.
+      const cut = Math.fround(threshold);
       masks[ctx.task] = scores.map((s) => {
         const values = s.dataSync();
         const bits = new Uint8Array(values.length);
-        for (let j = 0; j < values.length; j++) bits[j] = values[j] > threshold ? 1 : 0;
+        for (let j = 0; j < values.length; j++) bits[j] = values[j] > cut ? 1 : 0;
         return packBits(bits);
       });
       tf.dispose(scores);

@@ -101,6 +101,26 @@ for (const entry of registry) {
   });
 }
 
+test('a class-incremental learner (one shared head) saves and loads too', async () => {
+  const s: Scenario = { ...scenario, setting: 'class', tasks: scenario.tasks.slice(0, 2) };
+  const model = learner({ backbone: { kind: 'mlp', hidden: [16] }, scenario: s, seed: 2 });
+  const strategy = strategyEntry('ewc').create({ fisherSamples: 16 });
+  await train(model, s, strategy, { iterations: 4, batchSize: 32 });
+  const path = join(folder, 'class');
+  await model.save(path, strategy);
+  const loaded = await Learner.load(path);
+  assert.equal(loaded.learner.heads.length, 1);
+  assert.equal(loaded.learner.setting, 'class');
+  const a = model.predict(x);
+  const b = loaded.learner.predict(x);
+  assert.ok(sameBits(a.dataSync() as Float32Array, b.dataSync() as Float32Array));
+  tf.dispose([a, b]);
+  loaded.strategy?.dispose?.();
+  loaded.learner.dispose();
+  strategy.dispose?.();
+  model.dispose();
+});
+
 test('binary and small-integer state is packed: packnet owners take a byte, piggyback masks a bit', async () => {
   for (const [name, perWeight] of [
     ['packnet', 1],
