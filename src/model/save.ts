@@ -149,7 +149,13 @@ async function filesUnder(folder: string): Promise<string[]> {
   const entries = await fs.readdir(folder, { recursive: true, withFileTypes: true });
   return entries
     .filter((e) => e.isFile())
-    .map((e) => relative(folder, join(e.parentPath, e.name)).split(sep).join('/'))
+    .map((e) => {
+      // Node 20 before 20.12 names the folder `path`.
+      const at = e as unknown as { parentPath?: string; path?: string };
+      return relative(folder, join(at.parentPath ?? at.path ?? folder, e.name))
+        .split(sep)
+        .join('/');
+    })
     .sort();
 }
 
