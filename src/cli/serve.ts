@@ -67,7 +67,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-const gzipped = new Map<string, Buffer>();
+/** Compressed copies of the page's files, kept while the file is unchanged (a rebuild replaces them). */
+const gzipped = new Map<string, { body: Buffer; gzip: Buffer }>();
+
+function gzipOf(path: string, body: Buffer): Buffer {
+  const kept = gzipped.get(path);
+  if (kept && kept.body.equals(body)) return kept.gzip;
+  const gzip = gzipSync(body);
+  gzipped.set(path, { body, gzip });
+  return gzip;
+}
 
 function send(
   request: IncomingMessage,
@@ -124,13 +133,7 @@ async function handle(root: string, request: IncomingMessage, response: ServerRe
     200,
     body,
     types[ext] ?? 'application/octet-stream',
-    compressible
-      ? () => {
-          let z = gzipped.get(full);
-          if (!z || z.length === 0) gzipped.set(full, (z = gzipSync(body)));
-          return z;
-        }
-      : undefined,
+    compressible ? () => gzipOf(full, body) : undefined,
   );
 }
 

@@ -55,6 +55,15 @@ test('serves the page, wasm with its type, and 404 for what is not there', async
   assert.equal((await get('/nope.js')).status, 404);
 });
 
+test('a file changed on disk is served changed, compressed or not', async () => {
+  const gzip = { 'Accept-Encoding': 'gzip' };
+  await writeFile(join(root, 'app.js'), 'let a = 1;'.repeat(50));
+  assert.match(gunzipSync((await get('/app.js', gzip)).body).toString(), /^let a = 1;/);
+  await writeFile(join(root, 'app.js'), 'let b = 2;'.repeat(50));
+  assert.match(gunzipSync((await get('/app.js', gzip)).body).toString(), /^let b = 2;/);
+  assert.match((await get('/app.js')).body.toString(), /^let b = 2;/);
+});
+
 test('does not serve files outside the page folder', async () => {
   const out = await get('/../unforget-serve-secret.txt');
   assert.notEqual(out.status, 200);
