@@ -121,7 +121,9 @@ async function worker(): Promise<void> {
 }
 await Promise.all(Array.from({ length: jobs }, worker));
 
-// The table: mean ± standard deviation (over seeds) of average accuracy and backward transfer.
+// The table: mean ± standard deviation (over seeds) of average accuracy and backward transfer. Step
+// times are left out: runs in separate processes at different moments do not compare (see
+// bench/strategies-step-time.ts for that).
 const meanStd = (xs: number[]) => {
   const m = xs.reduce((a, b) => a + b, 0) / xs.length;
   const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
@@ -133,13 +135,12 @@ const cell = (xs: number[], scale: number, digits: number) => {
   return `${m.toFixed(digits)} ± ${sd.toFixed(digits)}`;
 };
 const lines = [
-  `| strategy | ${settings.map((s) => `${s}: ACC (%) | ${s}: BWT (pp)`).join(' | ')} | ms/step (${settings[0]}) | extra memory | λ |`,
-  `|---|${settings.map(() => '---:|---:').join('|')}|---:|---:|---|`,
+  `| strategy | ${settings.map((s) => `${s}: ACC (%) | ${s}: BWT (pp)`).join(' | ')} | extra memory | λ |`,
+  `|---|${settings.map(() => '---:|---:').join('|')}|---:|---|`,
 ];
 const summary: Record<string, unknown>[] = [];
 for (const strategy of strategies) {
   const cells: string[] = [];
-  let msPerStep = '–';
   let memory = '–';
   const lambdaNote: string[] = [];
   for (const setting of settings) {
@@ -150,14 +151,13 @@ for (const strategy of strategies) {
     const bwt = results.map((r) => r.metrics?.backwardTransfer ?? NaN);
     cells.push(`${cell(acc, 100, 1)} (n=${results.length})`, cell(bwt, 100, 1));
     if (setting === settings[0] && results.length > 0) {
-      msPerStep = meanStd(results.map((r) => r.cost.msPerStep)).m.toFixed(1);
       memory = `${(Math.max(...results.map((r) => r.cost.strategyBytes)) / 2 ** 20).toFixed(2)} MiB`;
     }
     if (results[0]?.strategyOptions.lambda !== undefined)
       lambdaNote.push(`${setting} ${results[0].strategyOptions.lambda}`);
     summary.push({ strategy, setting, seeds: results.map((r) => r.training.seed), acc, bwt });
   }
-  lines.push(`| ${strategy} | ${cells.join(' | ')} | ${msPerStep} | ${memory} | ${lambdaNote.join(', ')} |`);
+  lines.push(`| ${strategy} | ${cells.join(' | ')} | ${memory} | ${lambdaNote.join(', ')} |`);
 }
 const table = lines.join('\n');
 console.log(`\n${table}`);
