@@ -12,7 +12,9 @@
  * Options: --repeats N (runs per configuration, default 7; the median is reported), --steps N
  * (steps per run, default 20), --cpu-seconds S (time budget per cpu configuration, default 20),
  * --no-cpu, --no-torch, --no-native, --torch-python PATH (default /usr/bin/python3).
- * Kept out of the tests: it takes a few minutes.
+ * The wasm configurations and PyTorch take turns run by run, so a change in the machine's load
+ * falls on all of them; the cpu backend is timed first, alone. UNFORGET_BLAS_THREADS sets the addon's
+ * BLAS threads (default 1, like the PyTorch reference). Kept out of the tests: it takes minutes.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -87,62 +89,92 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
 
-/** Times `runs` runs of `stepsPerRun` training steps (after two warm-up steps); ms per step per run. */
-function timeTraining(model: Model, runs: number, stepsPerRun: number, budgetMs = Infinity): Result {
+interface Trainer {
+  /** One Adam step on a fixed random batch, reading the loss back (as PyTorch's loss.item()). */
+  step(): void;
+  dispose(): void;
+}
+
+/** The model, its optimizer and a batch, on the current backend. */
+function trainer(model: Model): Trainer {
   const net = model.build();
   const optimizer = tf.train.adam(1e-3);
   const x = tf.randomUniform([model.batch, ...model.inputShape]);
   const labels = tf.randomUniform([model.batch], 0, 10, 'int32');
   const y = tf.oneHot(labels, 10);
-  const step = () => {
-    const loss = optimizer.minimize(
-      () => tf.losses.softmaxCrossEntropy(y, net.apply(x) as tf.Tensor) as tf.Scalar,
-      true,
-    );
-    loss?.dataSync();
-    loss?.dispose();
+  return {
+    step() {
+      const loss = optimizer.minimize(
+        () => tf.losses.softmaxCrossEntropy(y, net.apply(x) as tf.Tensor) as tf.Scalar,
+        true,
+      );
+      loss?.dataSync();
+      loss?.dispose();
+    },
+    dispose() {
+      tf.dispose([x, labels, y]);
+      net.dispose();
+      optimizer.dispose();
+    },
   };
+}
+
+/** ms per step over one run of `stepsPerRun` steps (fewer if `budgetMs` runs out first). */
+function timeRun(t: Trainer, stepsPerRun: number, budgetMs = Infinity): number {
+  const start = performance.now();
+  let n = 0;
+  do {
+    t.step();
+    n++;
+  } while (n < stepsPerRun && performance.now() - start < budgetMs);
+  return (performance.now() - start) / n;
+}
+
+function failure(e: unknown): { error: string } {
+  return { error: (e as Error).message.split('\n')[0] };
+}
+
+/** The cpu backend, timed alone and within a time budget (a CNN step there takes tens of seconds). */
+function timeCpu(model: Model): Result {
+  const budget = cpuSeconds * 1000;
+  const t = trainer(model);
   try {
     const start = performance.now();
-    step();
-    if (performance.now() - start < budgetMs / 4) step();
-    const out: number[] = [];
-    for (let r = 0; r < runs; r++) {
-      const t = performance.now();
-      let n = 0;
-      do {
-        step();
-        n++;
-      } while (n < stepsPerRun && performance.now() - start < budgetMs);
-      out.push((performance.now() - t) / n);
-      if (performance.now() - start >= budgetMs) break;
+    t.step();
+    const runs: number[] = [];
+    while (runs.length < repeats && performance.now() - start < budget) {
+      runs.push(timeRun(t, steps, budget - (performance.now() - start)));
     }
-    return { runs: out };
+    if (runs.length === 0) runs.push(performance.now() - start);
+    return { runs };
   } catch (e) {
-    return { error: (e as Error).message.split('\n')[0] };
+    return failure(e);
   } finally {
-    tf.dispose([x, labels, y]);
-    net.dispose();
-    optimizer.dispose();
+    t.dispose();
   }
 }
 
-function torchReference(): { version: string; mlp: number[]; cnn: number[] } | string {
+interface TorchRun {
+  version: string;
+  mlp: number[];
+  cnn: number[];
+}
+
+function torchAvailable(): string | undefined {
   if (options['no-torch']) return 'skipped (--no-torch)';
-  const python = options['torch-python'];
   try {
-    execFileSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
+    execFileSync(options['torch-python'], ['-c', 'import torch'], { stdio: 'ignore' });
+    return undefined;
   } catch {
-    return `not available (${python} -c "import torch" failed)`;
+    return `not available (${options['torch-python']} -c "import torch" failed)`;
   }
+}
+
+/** One run of each PyTorch model (a fresh process; its start-up is not timed). */
+function torchRun(): { torch: string; mlp: number[]; cnn: number[] } {
   const script = fileURLToPath(new URL('./torch_reference.py', import.meta.url));
-  const out = execFileSync(python, [script, String(repeats), String(steps), '1'], { encoding: 'utf8' });
-  const parsed = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
-    torch: string;
-    mlp: number[];
-    cnn: number[];
-  };
-  return { version: parsed.torch, mlp: parsed.mlp, cnn: parsed.cnn };
+  const out = execFileSync(options['torch-python'], [script, '1', String(steps), '1'], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { torch: string; mlp: number[]; cnn: number[] };
 }
 
 function row(label: string, model: Model, r: Result, reference?: number): string {
@@ -173,39 +205,76 @@ async function main(): Promise<void> {
     ? ''
     : ` (${options['no-native'] ? '--no-native' : wasmNativeBlasStatus().detail})`;
   console.log(`native BLAS addon: ${native ? wasmNativeBlasStatus().detail : 'not used' + nativeNote}`);
-  disableWasmTrainingKernels();
   const results = new Map<string, Result>();
+
+  if (!options['no-cpu']) {
+    await tf.setBackend('cpu');
+    for (const model of models) results.set(`${model.name}/cpu`, timeCpu(model));
+  }
+
+  // The wasm configurations and PyTorch take turns, run by run, so that a change in the machine's
+  // load during the bench falls on all of them alike.
+  await tf.setBackend('wasm');
+  const configs: { key: string; kernels: boolean; native: boolean }[] = [
+    { key: 'shipped', kernels: false, native: false },
+    { key: 'ours', kernels: true, native: false },
+    ...(native ? [{ key: 'native', kernels: true, native: true }] : []),
+  ];
+  const use = (c: { kernels: boolean; native: boolean }) => {
+    if (c.kernels) enableWasmTrainingKernels({ nativeBlas: c.native });
+    else disableWasmTrainingKernels();
+  };
+  const trainers = new Map<string, Trainer>();
   for (const model of models) {
-    if (!options['no-cpu']) {
-      await tf.setBackend('cpu');
-      results.set(`${model.name}/cpu`, timeTraining(model, repeats, steps, cpuSeconds * 1000));
-    }
-    await tf.setBackend('wasm');
-    disableWasmTrainingKernels();
-    results.set(`${model.name}/shipped`, timeTraining(model, repeats, steps));
-    enableWasmTrainingKernels({ nativeBlas: false });
-    results.set(`${model.name}/ours`, timeTraining(model, repeats, steps));
-    if (native) {
-      enableWasmTrainingKernels({ nativeBlas: true });
-      results.set(`${model.name}/native`, timeTraining(model, repeats, steps));
-      enableWasmTrainingKernels({ nativeBlas: false });
+    for (const c of configs) {
+      const key = `${model.name}/${c.key}`;
+      use(c);
+      const t = trainer(model);
+      try {
+        t.step();
+        t.step();
+        trainers.set(key, t);
+        results.set(key, { runs: [] });
+      } catch (e) {
+        t.dispose();
+        results.set(key, failure(e));
+      }
     }
   }
-  const torch = torchReference();
+  const torchMissing = torchAvailable();
+  const torch: TorchRun = { version: '', mlp: [], cnn: [] };
+  for (let r = 0; r < repeats; r++) {
+    for (const model of models) {
+      for (const c of configs) {
+        const key = `${model.name}/${c.key}`;
+        const t = trainers.get(key);
+        const result = results.get(key);
+        if (!t || !result || 'error' in result) continue;
+        use(c);
+        result.runs.push(timeRun(t, steps));
+      }
+    }
+    if (!torchMissing) {
+      const run = torchRun();
+      torch.version = run.torch;
+      torch.mlp.push(...run.mlp);
+      torch.cnn.push(...run.cnn);
+    }
+  }
+  for (const t of trainers.values()) t.dispose();
+  enableWasmTrainingKernels({ nativeBlas: false });
   console.log(`load average at end: ${load()}`);
+
   for (const [i, model] of models.entries()) {
-    const ref = typeof torch === 'string' ? undefined : median(i === 0 ? torch.mlp : torch.cnn);
+    const torchRuns = i === 0 ? torch.mlp : torch.cnn;
+    const ref = torchMissing ? undefined : median(torchRuns);
     console.log(`\n${model.name}, batch ${model.batch}:`);
     if (!options['no-cpu']) console.log(row('tfjs cpu', model, results.get(`${model.name}/cpu`)!, ref));
     console.log(row('tfjs wasm (shipped)', model, results.get(`${model.name}/shipped`)!, ref));
     console.log(row('tfjs wasm + unforget', model, results.get(`${model.name}/ours`)!, ref));
     if (native) console.log(row('  + native BLAS addon', model, results.get(`${model.name}/native`)!, ref));
-    if (typeof torch === 'string') {
-      console.log(`  PyTorch: ${torch}`);
-    } else {
-      const runs = i === 0 ? torch.mlp : torch.cnn;
-      console.log(row(`PyTorch ${torch.version} (1 thread)`, model, { runs }));
-    }
+    if (torchMissing) console.log(`  PyTorch: ${torchMissing}`);
+    else console.log(row(`PyTorch ${torch.version} (1 thread)`, model, { runs: torchRuns }));
   }
 }
 
