@@ -470,6 +470,30 @@ test(
   },
 );
 
+test('permuted MNIST: each task sees test images in its own pixel order', { timeout: 90_000 }, async () => {
+  const { page, errors } = await openPage();
+  await page.selectOption('#scenario', 'permuted-mnist');
+  await page.fill('#tasks', '2');
+  await page.selectOption('#setting', 'domain');
+  await page.fill('#iterations', '60');
+  await page.click('#train');
+  await page.waitForSelector('body[data-trained="2"]', { timeout: 60_000 });
+  const rows = await matrix(page);
+  assert.ok(rows[1][0] > 0.5 && rows[1][1] > 0.5, `both permutations are learned: ${rows[1]}`);
+  let right = 0;
+  const samples = 8;
+  for (let i = 0; i < samples; i++) {
+    await page.click('#sample');
+    const answers = await predictions(page, 2);
+    const truth = await page.getAttribute('#predictions', 'data-truth');
+    right += answers.filter((a) => a === truth).length;
+  }
+  // Near the matrix's accuracy (both tasks above 50%), far above chance (10%): 16 answers in all.
+  assert.ok(right >= 9, `${right} of ${2 * samples} answers are right`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test('without WebGL, auto falls back to wasm and says why', { timeout: 60_000 }, async () => {
   const page = await browser.newPage();
   await page.addInitScript(() => {

@@ -13,11 +13,14 @@ export function drawPad(canvas: HTMLCanvasElement, onChange: () => void): DrawPa
   const g = canvas.getContext('2d', { willReadFrequently: true }) as CanvasRenderingContext2D;
   let last: { x: number; y: number } | null = null;
   let inked = false;
+  /** A test image shown as it is: its pixels are used unchanged until someone draws over it. */
+  let exact: Float32Array | null = null;
 
   const clear = () => {
     g.fillStyle = '#000';
     g.fillRect(0, 0, canvas.width, canvas.height);
     inked = false;
+    exact = null;
   };
   clear();
 
@@ -39,6 +42,7 @@ export function drawPad(canvas: HTMLCanvasElement, onChange: () => void): DrawPa
     g.stroke();
     last = to;
     inked = true;
+    exact = null;
   };
   canvas.addEventListener('pointerdown', (e) => {
     canvas.setPointerCapture(e.pointerId);
@@ -71,9 +75,11 @@ export function drawPad(canvas: HTMLCanvasElement, onChange: () => void): DrawPa
       g.imageSmoothingEnabled = false;
       g.drawImage(small, 0, 0, canvas.width, canvas.height);
       inked = true;
+      exact = Float32Array.from(pixels);
     },
     pixels() {
       if (!inked) return null;
+      if (exact) return exact;
       return toMnist(g.getImageData(0, 0, canvas.width, canvas.height));
     },
   };

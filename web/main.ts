@@ -551,13 +551,20 @@ function predict(): void {
     ? [learner.trainedTasks - 1]
     : Array.from({ length: learner.trainedTasks }, (_, t) => t);
   for (const task of tasks) {
-    const input = state.permutations ? state.permutations[task].map((p) => pixels[p]) : pixels;
+    // Each permuted task sees its own pixel order (Float32Array.from: an Int32Array's map would round the values).
+    const order = state.permutations?.[task];
+    const input = order ? Float32Array.from(order, (p) => pixels[p]) : pixels;
     const probs = tf.tidy(() => learner.predict(tf.tensor4d(Float32Array.from(input), [1, 28, 28, 1]), task));
     const values = probs.dataSync();
     probs.dispose();
     let best = 0;
     for (let i = 1; i < values.length; i++) if (values[i] > values[best]) best = i;
-    const name = outputNames(layout, headIndex(layout, task))[best] ?? String(best);
+    // In the domain setting the shared head's outputs mean this task's classes.
+    const names =
+      layout.setting === 'domain'
+        ? layout.tasks[task].classNames
+        : outputNames(layout, headIndex(layout, task));
+    const name = names[best] ?? String(best);
     const li = document.createElement('li');
     li.dataset.task = String(task);
     li.dataset.prediction = name;
