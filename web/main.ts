@@ -310,31 +310,35 @@ ui.scenario.addEventListener('change', () => {
   ui.tasks.value = defaultTasks[ui.scenario.value] ?? ui.tasks.value;
 });
 
-async function buildScenario(config: Config): Promise<Scenario> {
-  state.permutations = null;
+/** The scenario to train, with the pixel order of each task (permuted) and the test images to sample. */
+async function buildScenario(
+  config: Config,
+): Promise<{ scenario: Scenario; permutations: Int32Array[] | null; samples: Dataset }> {
   if (config.scenario === 'images') {
-    if (!state.images) {
+    const images = state.images;
+    if (!images) {
       throw new OptionError(
         'drop a folder of images first (one sub-folder per class), or pick one with Enter',
       );
     }
-    state.samples = state.images.data.test;
-    if (state.images.taskClasses) return taskFolderScenario(state.images, config.setting);
-    return split(state.images.data, { name: 'images', tasks: config.tasks, setting: config.setting });
+    const scenario = images.taskClasses
+      ? taskFolderScenario(images, config.setting)
+      : split(images.data, { name: 'images', tasks: config.tasks, setting: config.setting });
+    return { scenario, permutations: null, samples: images.data.test };
   }
   ui.status.textContent = 'Fetching the bundled MNIST…';
   const data = await bundledMnist();
-  state.samples = data.test;
   if (config.scenario === 'permuted-mnist') {
-    state.permutations = taskPermutations(config.tasks, 784, config.seed);
-    return permuted(data, {
+    const scenario = permuted(data, {
       name: 'permuted-mnist',
       tasks: config.tasks,
       setting: config.setting,
       seed: config.seed,
     });
+    return { scenario, permutations: taskPermutations(config.tasks, 784, config.seed), samples: data.test };
   }
-  return split(data, { name: 'split-mnist', tasks: config.tasks, setting: config.setting });
+  const scenario = split(data, { name: 'split-mnist', tasks: config.tasks, setting: config.setting });
+  return { scenario, permutations: null, samples: data.test };
 }
 
 // ---------- training ----------
@@ -401,9 +405,11 @@ async function runTraining(): Promise<void> {
   setBusy(true);
   try {
     await startBackend(config.backend);
-    const scenario = await buildScenario(config);
+    const { scenario, permutations, samples } = await buildScenario(config);
     const strategy = strategyEntry(config.strategy).create(config.options);
     forgetLearner();
+    state.permutations = permutations;
+    state.samples = samples;
     const learner = buildLearner({ backbone: config.backbone, scenario, seed: config.seed });
     state.learner = learner;
     state.strategy = strategy;
