@@ -10,7 +10,7 @@ import type { Strategy, StrategyState } from '../train/strategy.js';
 import { version } from '../version.js';
 import { fileHandler } from './io.js';
 import { Learner, type LoadedLearner } from './learner.js';
-import { packBits, unpackBits } from './masked.js';
+import { maskedLayers, packBits, unpackBits } from './masked.js';
 
 /**
  * Saving a learner, with the state of the strategy that trained it, as one folder:
@@ -248,6 +248,12 @@ const exists = (path: string): Promise<boolean> =>
  */
 export async function saveLearner(path: string, learner: Learner, strategy?: Strategy): Promise<void> {
   const target = resolve(path);
+  if (strategy === undefined && maskedLayers(learner.trunk).length > 0) {
+    throw new PersistenceError(
+      "this learner's trunk is masked per task by its strategy, and the masks live in the strategy: " +
+        'pass it too, learner.save(path, strategy)',
+    );
+  }
   const info = await fs.stat(target).catch(() => undefined);
   if (info !== undefined) {
     if (!info.isDirectory())

@@ -219,6 +219,11 @@ test('a failed save leaves the previous save whole, and a folder of other files 
   loaded.strategy?.dispose?.();
   loaded.learner.dispose();
 
+  await assert.rejects(
+    model.save(join(folder, 'no-strategy')),
+    /pass it too, learner\.save\(path, strategy\)/,
+  );
+
   const other = join(folder, 'photos');
   await rm(other, { recursive: true, force: true });
   await import('node:fs/promises').then((f) => f.mkdir(other));
