@@ -512,3 +512,47 @@ test('without WebGL, auto falls back to wasm and says why', { timeout: 60_000 },
   assert.equal(await page.getAttribute('body', 'data-backend'), 'wasm');
   await page.close();
 });
+
+test(
+  'strategy state saved by the page (PackNet masks, EWC Fisher) loads in Node and predicts the same',
+  { timeout: 90_000 },
+  async () => {
+    const scenario = split(loadMnist(), { tasks: 2, setting: 'task', name: 'split-mnist' });
+    const { page, errors } = await openPage();
+    for (const strategy of ['packnet', 'ewc']) {
+      await page.selectOption('#scenario', 'split-mnist');
+      await page.fill('#tasks', '2');
+      await page.selectOption('#setting', 'task');
+      await page.selectOption('#strategy', strategy);
+      await page.fill('#iterations', '30');
+      await page.evaluate(() => delete document.body.dataset.trained);
+      await page.click('#train');
+      await page.waitForSelector('body[data-trained="2"]', { timeout: 60_000 });
+      const rows = await matrix(page);
+      const [saving] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+      const zipPath = join(scratch, `${strategy}.zip`);
+      await saving.saveAs(zipPath);
+      const folder = join(scratch, `${strategy}-from-page`);
+      for (const [path, bytes] of await unzip(new Uint8Array(await readFile(zipPath)))) {
+        await mkdir(dirname(join(folder, path)), { recursive: true });
+        await writeFile(join(folder, path), bytes);
+      }
+      const opened = await loadLearner(join(folder, 'unforget-learner'));
+      try {
+        assert.equal(opened.strategy?.name, strategy);
+        const row = accuracyRow(opened.learner, scenario, 1);
+        row.forEach((a, j) =>
+          assert.ok(
+            Math.abs(a - rows[1][j]) <= 0.002,
+            `${strategy}, task ${j + 1}: ${a} in Node, ${rows[1][j]} in the page`,
+          ),
+        );
+      } finally {
+        opened.strategy?.dispose?.();
+        opened.learner.dispose();
+      }
+    }
+    assert.deepEqual(errors, []);
+    await page.close();
+  },
+);
