@@ -1,10 +1,10 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { encodeImageSplit } from '../data/mnist-binary.js';
 import { loadMnist } from '../data/mnist.js';
@@ -39,6 +39,34 @@ function packageRoot(): string {
 /** Where the built page lives: `dist/web` in the package (written by `npm run build:web`, run by `prepare`). */
 export function webRoot(): string {
   return join(packageRoot(), 'dist', 'web');
+}
+
+/** The newest modification time of the files under `folder`, in ms (0 when there are none). */
+async function newest(folder: string): Promise<number> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+  let latest = 0;
+  for (const e of entries) {
+    if (e.isFile()) latest = Math.max(latest, (await stat(join(e.parentPath, e.name))).mtimeMs);
+  }
+  return latest;
+}
+
+/**
+ * In a checkout of unforget run from source, builds the page when it is missing or older than its
+ * sources (web/, src/), so `unforget serve` never serves a stale page. An installed package ships the
+ * page built (by `prepare`) and has no build script: nothing to do.
+ */
+export async function buildIfStale(log: (line: string) => void = console.log): Promise<void> {
+  const root = packageRoot();
+  const script = join(root, 'scripts', 'build-web.ts');
+  const fromSource = fileURLToPath(import.meta.url).endsWith('.ts');
+  if (!fromSource || !existsSync(script)) return;
+  const built = existsSync(join(webRoot(), 'app.js')) ? (await stat(join(webRoot(), 'app.js'))).mtimeMs : 0;
+  const sources = Math.max(await newest(join(root, 'web')), await newest(join(root, 'src')));
+  if (built >= sources) return;
+  log('unforget: building the web page…');
+  const { buildWeb } = (await import(pathToFileURL(script).href)) as { buildWeb(): Promise<string> };
+  await buildWeb();
 }
 
 let mnistBytes: { raw: Buffer; gzip: Buffer } | undefined;
@@ -191,6 +219,7 @@ export function serveCommand(): Command {
     .option('-p, --port <port>', 'port to listen on (0: any free port)', portNumber, 8080)
     .option('--host <host>', 'address to listen on (0.0.0.0 shares it on your network)', '127.0.0.1')
     .action(async (flags: { port: number; host: string }) => {
+      await buildIfStale();
       const running = await startServer({ port: flags.port, host: flags.host });
       console.log(`unforget: the page is at ${running.url}  (Ctrl+C stops the server)`);
       const stop = () => {
