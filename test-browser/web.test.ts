@@ -1,8 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
+import { deflateRawSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import type { Browser, Page } from 'playwright-core';
 import { buildWeb } from '../scripts/build-web.js';
@@ -15,7 +16,7 @@ import { reportHtml } from '../src/report/html.js';
 import { split } from '../src/scenarios/split.js';
 import { registry } from '../src/strategies/index.js';
 import { train } from '../src/train/loop.js';
-import { unzip } from '../web/zip.js';
+import { crc32, unzip } from '../web/zip.js';
 import { summarize } from '../src/report/summary.js';
 import { fakeRecord } from '../test/report/fixtures.js';
 import { launchChromium } from './chromium.js';
@@ -115,6 +116,50 @@ function greenPixels(image: PNG, box: { x: number; y: number; width: number; hei
     }
   }
   return count;
+}
+
+/** A ZIP of a folder with every file deflated (as zip tools write them), its paths under `top/`. */
+async function deflatedZip(folder: string, top: string): Promise<Buffer> {
+  const entries = await readdir(folder, { recursive: true, withFileTypes: true });
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const e of entries.filter((x) => x.isFile())) {
+    const full = join(e.parentPath, e.name);
+    const name = Buffer.from(`${top}/${relative(folder, full).split(sep).join('/')}`);
+    const data = await readFile(full);
+    const packed = deflateRawSync(data);
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(8, 8);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, packed);
+    centrals.push(central, name);
+    offset += 30 + name.length + packed.length;
+  }
+  const size = centrals.reduce((n, b) => n + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(centrals.length / 2, 8);
+  end.writeUInt16LE(centrals.length / 2, 10);
+  end.writeUInt32LE(size, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, ...centrals, end]);
 }
 
 /** Distinct colours in the image: a blank or single-colour page has very few. */
@@ -465,6 +510,16 @@ test(
     assert.ok(
       ['0', '1', '2', '3', '4'].includes(answers[0]) && ['5', '6', '7', '8', '9'].includes(answers[1]),
     );
+
+    // The same folder zipped with deflate, as zip tools do, loads the same.
+    const zipped = join(scratch, 'from-node.zip');
+    await writeFile(zipped, await deflatedZip(fromNode, 'from-node'));
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.setInputFiles('#load-files', zipped);
+    await page.waitForSelector('body[data-trained="2"]');
+    await drawOne(page);
+    assert.deepEqual(await predictions(page, 2), answers);
     assert.deepEqual(errors, []);
     await page.close();
   },
