@@ -611,3 +611,42 @@ test(
     await page.close();
   },
 );
+
+test('every control can be reached with the Tab key', { timeout: 60_000 }, async () => {
+  const { page } = await openPage();
+  await page.selectOption('#scenario', 'images');
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  const reached = new Set<string>();
+  for (let i = 0; i < 80; i++) {
+    await page.keyboard.press('Tab');
+    const id = await page.evaluate(() => document.activeElement?.id ?? '');
+    if (id) reached.add(id);
+  }
+  for (const id of [
+    'scenario',
+    'drop',
+    'tasks',
+    'setting',
+    'strategy',
+    'backbone',
+    'hidden',
+    'iterations',
+    'batch',
+    'seed',
+    'backend-choice',
+    'train',
+    'clear',
+    'sample',
+    'load-browser',
+    'load-files-button',
+    'load-folder-button',
+    'report-button',
+  ]) {
+    assert.ok(reached.has(id), `#${id} is reached by Tab (reached: ${[...reached].join(', ')})`);
+  }
+  // Enter on the drop zone opens the folder picker.
+  await page.focus('#drop');
+  const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+  assert.equal(chooser.isMultiple(), true);
+  await page.close();
+});
