@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import type { EChartsOption } from 'echarts';
+import type { RunRecord } from '../experiments/store.js';
 import { version } from '../version.js';
 import type { ComparisonSummary, MethodSummary, Stat } from './summary.js';
 import { comparisonRows, comparisonTitle, criteria, metricRows, type Criterion } from './table.js';
@@ -206,6 +207,44 @@ const scriptJson = (value: unknown) =>
     .replace(/\u2028/g, '\\u2028')
     .replace(/\u2029/g, '\\u2029');
 
+function runsTable(runs: readonly RunRecord[]): string {
+  if (runs.length === 0) return '';
+  const f = (v: number | null | undefined, scale = 100) =>
+    v === null || v === undefined ? '-' : (v * scale).toFixed(1);
+  const head = [
+    'run',
+    'backend',
+    'ACC (%)',
+    'BWT (pp)',
+    'FWT (pp)',
+    'forgetting (pp)',
+    'training (s)',
+    'finished',
+  ];
+  const rows = runs.map(({ spec, result: r, finishedAt }) => [
+    `${spec.id}.json`,
+    r.backend,
+    f(r.metrics?.averageAccuracy),
+    f(r.metrics?.backwardTransfer),
+    f(r.metrics?.forwardTransfer),
+    f(r.metrics?.forgetting),
+    f(
+      r.cost.trainMs.reduce((a, b) => a + b, 0),
+      1 / 1000,
+    ),
+    finishedAt,
+  ]);
+  const line = (r: string[], tag: string) =>
+    `<tr>${r.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('')}</tr>`;
+  return [
+    `<details><summary>Every run (${runs.length})</summary>`,
+    '<table class="comparison runs">',
+    `<thead>${line(head, 'th')}</thead>`,
+    `<tbody>${rows.map((r) => line(r, 'td')).join('\n')}</tbody>`,
+    '</table></details>',
+  ].join('\n');
+}
+
 function htmlTable(summary: ComparisonSummary): string {
   const [head, ...rows] = comparisonRows(summary);
   const cells = (r: string[], tag: string) => r.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('');
@@ -238,6 +277,8 @@ export interface ReportOptions {
   title?: string;
   /** Lines about the runs (files, dates), shown under the table. */
   notes?: readonly string[];
+  /** The runs summarized, listed one per line in a folded table at the end. */
+  runs?: readonly RunRecord[];
 }
 
 /**
@@ -295,6 +336,7 @@ ${(options.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join(
 ${section('matrix', 'Accuracy matrix of each method', 'Row "after Ti": accuracy on every task (column) once task i is learned; the mean over seeds, ± std below it. The cells above the diagonal are tasks not learned yet.', false)}
 ${section('tasks', "Each task's accuracy as tasks are added", 'A line that drops after its task is the method forgetting that task.', true)}
 ${section('bars', 'The table as bars', 'Bars are the mean over seeds; whiskers span ± one standard deviation.', false)}
+${runsTable(options.runs ?? [])}
 <footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
 <script>${echarts.code}</script>
 <script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>

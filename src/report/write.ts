@@ -66,7 +66,7 @@ export async function writeReport(
       `unforget ${records[0].result.versions.unforget}, TensorFlow.js ${records[0].result.versions.tfjs}; ` +
       `on ${hosts.join('; ')}.`,
   ];
-  await writeFileAtomic(output, reportHtml(summary, { notes }));
+  await writeFileAtomic(output, reportHtml(summary, { notes, runs: records }));
   await writeFileAtomic(join(dirname(output), 'table.md'), comparisonMarkdown(summary));
   return { path: output, summary, runs: records.length, skipped };
 }

@@ -43,12 +43,14 @@ test('the report has a heat map per method, a line chart per task and bars per c
 });
 
 test('the page inlines ECharts and its chart data, escaped, so it opens offline', () => {
-  const html = reportHtml(summarize(records), { notes: ['a <note>'] });
+  const html = reportHtml(summarize(records), { notes: ['a <note>'], runs: records });
   assert.ok(html.includes(echartsBundle().code), 'ECharts is inlined');
   assert.doesNotMatch(html, /<script[^>]+src=/, 'no external scripts');
   assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)[^"'\s]*\.(js|css)/);
   assert.equal(html.split('</script>').length - 1, 3, 'a strategy name cannot close a script element');
   assert.match(html, /a &lt;note&gt;/);
+  assert.match(html, /<summary>Every run \(3\)<\/summary>/);
+  assert.match(html, /<td>finetune-seed1\.json<\/td><td>cpu<\/td><td>75\.0<\/td><td>-20\.0<\/td>/);
   const data = /<script type="application\/json" id="unforget-charts">(.*?)<\/script>/s.exec(html);
   const charts = JSON.parse(data?.[1] ?? 'null') as { id: string }[];
   assert.equal(charts.length, 13);
