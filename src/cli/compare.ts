@@ -339,7 +339,7 @@ async function compareAction(flags: CompareFlags): Promise<void> {
     } else {
       console.log(comparisonTable(summary));
       console.log(
-        `\n${outcome.ran} runs done now, ${outcome.skipped} already done, in ${seconds.toFixed(0)} s ` +
+        `\n${outcome.ran} run${outcome.ran === 1 ? '' : 's'} done now, ${outcome.skipped} already done, in ${seconds.toFixed(0)} s ` +
           `(${flags.workers} at a time).\nResults: ${folder}/ (one JSON per run), ${outcome.csvPath}; ` +
           `report: ${report.path}`,
       );

@@ -87,7 +87,7 @@ test('compare: a tiny comparison end to end, then resume and redo of a corrupt r
     assert.match(second.stderr, /redoing finetune-seed1: the saved file is unusable \(it is not valid JSON/);
     assert.match(second.stderr, /finetune-seed1 done \(4\/4\)/);
     assert.doesNotMatch(second.stderr, /(joint-seed0|joint-seed1|finetune-seed0) done/);
-    assert.match(second.stdout, /1 runs done now, 3 already done/);
+    assert.match(second.stdout, /1 run done now, 3 already done/);
     assert.match(second.stdout, /^criterion\s+finetune\s+joint$/m);
     const redone = JSON.parse(await readFile(path, 'utf8')) as RunRecord;
     assert.deepEqual(redone.result.accuracyMatrix, (JSON.parse(text) as RunRecord).result.accuracyMatrix);
