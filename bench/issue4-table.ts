@@ -6,6 +6,7 @@
  *
  *   npx tsx bench/issue4-table.ts [--jobs 2] [--dir .tmp/issue4] [--seeds 0,1,2]
  *       [--lambda ewc:task=10000,ewc:domain=...,onlineEwc:task=...,onlineEwc:domain=...]
+ *       [--strategies lwf --extra '--warmup-epochs 1' --tag warmup1]   (a variant, kept apart by its tag)
  *
  * EWC's λ per setting comes from bench/issue4-lambda.ts (a validation split of the training data, seed 0):
  * 10⁴ in the task setting and 10⁵ in the domain setting, for ewc and onlineEwc alike (the default).
@@ -25,6 +26,9 @@ const dir = arg('dir', '.tmp/issue4');
 const seeds = arg('seeds', '0,1,2').split(',').map(Number);
 const settings = arg('settings', 'task,domain').split(',');
 const strategies = arg('strategies', 'finetune,featureExtraction,joint,lwf,ewc,onlineEwc').split(',');
+// A variant: more options for every run (e.g. --extra '--warmup-epochs 1'), kept apart by --tag.
+const extra = arg('extra', '').split(' ').filter(Boolean);
+const tag = arg('tag', '');
 const lambdas = new Map(
   arg('lambda', 'ewc:task=10000,ewc:domain=100000,onlineEwc:task=10000,onlineEwc:domain=100000')
     .split(',')
@@ -45,7 +49,7 @@ for (const setting of settings) {
   for (const strategy of strategies) {
     for (const seed of seeds) {
       const lambda = lambdas.get(`${strategy}:${setting}`);
-      const file = join(dir, `${setting}-${strategy}-seed${seed}.json`);
+      const file = join(dir, `${setting}-${strategy}${tag ? `-${tag}` : ''}-seed${seed}.json`);
       const args = [
         '--import',
         'tsx',
@@ -74,6 +78,7 @@ for (const setting of settings) {
         '--seed',
         String(seed),
         ...(lambda ? ['--lambda', lambda] : []),
+        ...extra,
         '--json',
         '--no-progress',
         '--output',
@@ -157,9 +162,11 @@ for (const strategy of strategies) {
       lambdaNote.push(`${setting} ${results[0].strategyOptions.lambda}`);
     summary.push({ strategy, setting, seeds: results.map((r) => r.training.seed), acc, bwt });
   }
-  lines.push(`| ${strategy} | ${cells.join(' | ')} | ${memory} | ${lambdaNote.join(', ')} |`);
+  lines.push(
+    `| ${strategy}${tag ? ` (${tag})` : ''} | ${cells.join(' | ')} | ${memory} | ${lambdaNote.join(', ')} |`,
+  );
 }
 const table = lines.join('\n');
 console.log(`\n${table}`);
-writeFileSync(join(dir, 'table.md'), `${table}\n`);
-writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2));
+writeFileSync(join(dir, `table${tag ? `-${tag}` : ''}.md`), `${table}\n`);
+writeFileSync(join(dir, `summary${tag ? `-${tag}` : ''}.json`), JSON.stringify(summary, null, 2));
