@@ -2,11 +2,13 @@
  * unforget for the browser: the parts of the public API that need no file system (no node:fs, no
  * `require`). Scenarios are built from data the page already has (`split`, `permuted`, `rotated`,
  * `transfer` take a DataSplit); the bundled MNIST comes from `unforget serve` as a binary file.
+ * (`Learner.save`/`load` are Node only; the web page writes the same folder format itself.)
  *
  * ```ts
- * import { scenarios, learner, registry, train, useBrowserBackend } from 'unforget/browser';
- * await useBrowserBackend({ wasmPath: '/wasm/' });
- * const s = scenarios.split(data, { tasks: 5, setting: 'task' });
+ * import { split, learner, registry, train, useBrowserBackend, decodeImageSplit } from 'unforget/browser';
+ * await useBrowserBackend('auto', { wasmPath: '/wasm/' }); // where the .wasm files are served
+ * const data = decodeImageSplit(await (await fetch('/data/mnist.bin')).arrayBuffer());
+ * const s = split(data, { tasks: 5, setting: 'task' });
  * const l = learner({ backbone: { kind: 'mlp', hidden: [100] }, scenario: s, seed: 1 });
  * const r = await train(l, s, registry[0].create({}), { iterations: 50, onTaskEnd: console.log });
  * ```
