@@ -233,3 +233,19 @@ test('a failed save leaves the previous save whole, and a folder of other files 
   strategy.dispose?.();
   model.dispose();
 });
+
+test('a loaded learner saves again as it was loaded', async () => {
+  for (const name of ['packnet', 'piggyback']) {
+    const first = await loadLearner(join(folder, name));
+    const again = join(folder, `${name}-again`);
+    await first.learner.save(again, first.strategy);
+    const second = await loadLearner(again);
+    const a = predictions(first.learner);
+    const b = predictions(second.learner);
+    a.forEach((p, t) => assert.ok(sameBits(p, b[t]), `${name} task ${t + 1}`));
+    for (const { learner: l, strategy } of [first, second]) {
+      strategy?.dispose?.();
+      l.dispose();
+    }
+  }
+});
