@@ -549,24 +549,44 @@ test('permuted MNIST: each task sees test images in its own pixel order', { time
   await page.close();
 });
 
-test('without WebGL, auto falls back to wasm and says why', { timeout: 60_000 }, async () => {
-  const page = await browser.newPage();
-  await page.addInitScript(() => {
-    // A browser with no WebGL: every WebGL context request fails, on canvases and offscreen ones.
-    for (const type of [HTMLCanvasElement, OffscreenCanvas]) {
-      const proto = type.prototype as { getContext(kind: string, ...rest: unknown[]): unknown };
-      const getContext = proto.getContext;
-      proto.getContext = function (this: unknown, kind: string, ...rest: unknown[]) {
-        return /webgl/.test(kind) ? null : getContext.call(this, kind, ...rest);
-      };
-    }
-  });
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
-  assert.match((await page.textContent('#backend')) ?? '', /^wasm \(webgl: /);
-  assert.equal(await page.getAttribute('body', 'data-backend'), 'wasm');
-  await page.close();
-});
+test(
+  'without WebGL, auto falls back to wasm, says why, and trains a conv net',
+  { timeout: 60_000 },
+  async () => {
+    const page = await browser.newPage();
+    await page.addInitScript(() => {
+      // A browser with no WebGL: every WebGL context request fails, on canvases and offscreen ones.
+      for (const type of [HTMLCanvasElement, OffscreenCanvas]) {
+        const proto = type.prototype as { getContext(kind: string, ...rest: unknown[]): unknown };
+        const getContext = proto.getContext;
+        proto.getContext = function (this: unknown, kind: string, ...rest: unknown[]) {
+          return /webgl/.test(kind) ? null : getContext.call(this, kind, ...rest);
+        };
+      }
+    });
+    await page.goto(server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
+    assert.match((await page.textContent('#backend')) ?? '', /^wasm \(webgl: /);
+    assert.equal(await page.getAttribute('body', 'data-backend'), 'wasm');
+    // A conv net trains on this wasm: the shipped backend has no convolution filter gradient, unforget's
+    // kernels add it.
+    await page.selectOption('#backbone', 'cnn');
+    await page.fill('#hidden', '32');
+    await page.fill('#tasks', '2');
+    await page.fill('#iterations', '8');
+    await page.fill('#batch', '16');
+    await page.click('#train');
+    await page.waitForFunction(
+      () =>
+        document.body.dataset.trained === '2' || !document.querySelector('#message')?.hasAttribute('hidden'),
+      undefined,
+      { timeout: 60_000 },
+    );
+    assert.equal(await page.isVisible('#message'), false, (await page.textContent('#message-text')) ?? '');
+    assert.match((await page.textContent('#status')) ?? '', /^Done: 2 tasks .* on wasm\./);
+    await page.close();
+  },
+);
 
 test(
   'strategy state saved by the page (PackNet masks, EWC Fisher) loads in Node and predicts the same',
