@@ -530,7 +530,9 @@ document.addEventListener('drop', (e) => {
   void fromDrop(e.dataTransfer.items).then(takeImages, showError);
 });
 ui.folder.addEventListener('change', () => {
-  if (ui.folder.files && ui.folder.files.length > 0) void takeImages(fromInput(ui.folder.files));
+  const picked = ui.folder.files && ui.folder.files.length > 0 ? fromInput(ui.folder.files) : [];
+  ui.folder.value = ''; // so that picking the same folder again (after fixing it) reads it again
+  if (picked.length > 0) void takeImages(picked);
 });
 
 // ---------- trying it ----------
