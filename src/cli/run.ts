@@ -70,6 +70,7 @@ interface RunFlags {
   seed: number;
   backend: BackendName | 'auto';
   output?: string;
+  save?: string;
   json?: boolean;
   progress: boolean;
   [option: string]: unknown;
@@ -108,6 +109,10 @@ export function runCommand(): Command {
         .default('auto'),
     )
     .option('--output <file>', 'write the result as JSON to this file')
+    .option(
+      '--save <folder>',
+      'save the learned model with its strategy to this folder (loadLearner reads it)',
+    )
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
   for (const o of strategyOptions()) {
@@ -180,8 +185,10 @@ async function runAction(flags: RunFlags): Promise<void> {
     });
     bar?.stop();
     if (flags.output) await writeJsonAtomic(flags.output, result);
+    if (flags.save) await model.save(flags.save, strategy);
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatRun(result));
     if (flags.output && !flags.json) console.log(`\nresult written to ${flags.output}`);
+    if (flags.save && !flags.json) console.log(`model saved to ${flags.save}`);
     if (result.backend !== backend)
       throw new OptionError(`backend changed during the run (${backend} → ${result.backend})`);
   } finally {

@@ -410,8 +410,7 @@ export async function loadLearner(path: string): Promise<LoadedLearner> {
     learner.trainedTasks = manifest.trainedTasks;
     if (manifest.strategy !== null) {
       strategy = await rebuildStrategy(folder, manifest.strategy);
-      const attach = (strategy as Partial<{ attach(l: Learner): void }>).attach;
-      if (typeof attach === 'function') attach.call(strategy, learner);
+      strategy.attach?.(learner);
     }
     return { learner, strategy };
   } catch (e) {

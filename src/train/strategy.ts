@@ -91,6 +91,8 @@ export interface Strategy {
   memoryBytes?(): number;
   /** What the strategy keeps (for saving); the tensors stay owned by the strategy. */
   state?(): StrategyState;
+  /** Binds the strategy to a loaded learner (e.g. puts its masks back into the trunk); called after `load`. */
+  attach?(learner: Learner): void;
   /** Takes back a saved state (into a fresh strategy of the same name and options); copies the tensors it keeps. */
   load?(state: StrategyState): void;
   /** Frees every tensor the strategy holds. */

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunResult } from '../../src/train/result.js';
+import { loadLearner } from '../../src/model/save.js';
+import { testBackend } from '../helpers.js';
 
 const exec = promisify(execFile);
 const cli = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -21,6 +23,8 @@ async function unforget(...args: string[]): Promise<{ code: number; stdout: stri
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+before(testBackend);
 
 test('run prints the accuracy matrix and writes the result as JSON', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'unforget-cli-'));
@@ -43,6 +47,8 @@ test('run prints the accuracy matrix and writes the result as JSON', async () =>
     '0.003',
     '--output',
     output,
+    '--save',
+    join(folder, 'model'),
   );
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /using the TensorFlow.js '\w+' backend/);
@@ -54,6 +60,11 @@ test('run prints the accuracy matrix and writes the result as JSON', async () =>
   assert.equal(saved.accuracyMatrix.length, 2);
   assert.equal(saved.training.iterations, 20);
   assert.ok(saved.accuracyMatrix[1][1] > 0.5, `second task ${saved.accuracyMatrix[1][1]}`);
+  assert.match(r.stdout, /model saved to /);
+  const { learner, strategy } = await loadLearner(join(folder, 'model'));
+  assert.equal(learner.trainedTasks, 2);
+  assert.equal(strategy?.name, 'finetune');
+  learner.dispose();
   await rm(folder, { recursive: true });
 });
 
