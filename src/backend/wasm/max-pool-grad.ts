@@ -38,6 +38,31 @@ function maxPoolGrad({
         const c1 = Math.min(w, x * sw - padInfo.left + fw);
         const g = ((b * oh + y) * ow + x) * ch;
         const corner = ((b * h + r0) * w + c0) * ch;
+        if (r1 - r0 === 2 && c1 - c0 === 2) {
+          // The common 2×2 window, unrolled.
+          const right = corner + ch;
+          const below = corner + w * ch;
+          const diagonal = below + ch;
+          for (let k = 0; k < ch; k++) {
+            let best = -Infinity;
+            let where = -1;
+            if (xs[corner + k] > best) {
+              best = xs[corner + k];
+              where = corner + k;
+            }
+            if (xs[right + k] > best) {
+              best = xs[right + k];
+              where = right + k;
+            }
+            if (xs[below + k] > best) {
+              best = xs[below + k];
+              where = below + k;
+            }
+            if (xs[diagonal + k] > best) where = diagonal + k;
+            if (where >= 0) dxs[where] += dys[g + k];
+          }
+          continue;
+        }
         for (let k = 0; k < ch; k++) {
           // The first maximum in row-major order within the window, as TensorFlow.js's cpu kernel.
           let best = -Infinity;
