@@ -14,7 +14,7 @@ export * as scenarios from './scenarios/index.js';
 export * as strategies from './strategies/index.js';
 
 export { useBackend, backendNames, type BackendName } from './backend/select.js';
-export { enableWasmTrainingKernels } from './backend/wasm/index.js';
+export { enableWasmTrainingKernels, disableWasmTrainingKernels } from './backend/wasm/index.js';
 
 export type { Dataset, DataSplit } from './data/dataset.js';
 export { validateDataset, subset, withClasses } from './data/dataset.js';

@@ -23,13 +23,7 @@ async function activate(name: BackendName): Promise<boolean> {
     await import('@tensorflow/tfjs-backend-wasm');
   }
   try {
-    const ok = await tf.setBackend(name);
-    if (ok && name === 'wasm') {
-      // The shipped wasm backend cannot train conv nets and trains Dense layers slowly; see src/backend/wasm/.
-      const { enableWasmTrainingKernels } = await import('./wasm/index.js');
-      enableWasmTrainingKernels();
-    }
-    return ok;
+    return await tf.setBackend(name);
   } catch {
     return false;
   }
@@ -52,6 +46,11 @@ export async function useBackend(
   for (const candidate of candidates) {
     if (tf.getBackend() === candidate || (await activate(candidate))) {
       await tf.ready();
+      if (candidate === 'wasm') {
+        // The shipped wasm backend cannot train conv nets and trains Dense layers slowly; see src/backend/wasm/.
+        const { enableWasmTrainingKernels } = await import('./wasm/index.js');
+        enableWasmTrainingKernels();
+      }
       if (!announced && log) log(`unforget: using the TensorFlow.js '${candidate}' backend`);
       announced = true;
       return candidate;
