@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { UnforgetError } from '../errors.js';
 import type { Progress } from '../train/loop.js';
 import type { RunResult } from '../train/result.js';
-import { executeRun } from './execute.js';
+import { executeRun, warmUp } from './execute.js';
 import type { RunSpec } from './plan.js';
 
 export type ParentMessage = { type: 'run'; spec: RunSpec; stopFile: string } | { type: 'stop' };
@@ -30,10 +30,11 @@ export class RunFailedError extends UnforgetError {
   }
 }
 
-/** Runs in this process (one at a time: TensorFlow.js has one backend per thread). */
+/** Runs in this process (one at a time: TensorFlow.js has one backend per thread), after a warm-up. */
 export function inProcessSlot(): RunSlot {
   return {
     async run(spec, onProgress, signal) {
+      await warmUp(spec);
       return executeRun(spec, { onProgress, signal });
     },
     async close() {},

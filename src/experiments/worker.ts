@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Progress } from '../train/loop.js';
-import { executeRun } from './execute.js';
+import { executeRun, warmUp } from './execute.js';
 import type { ParentMessage, WorkerMessage } from './pool.js';
 
 let controller: AbortController | undefined;
@@ -42,14 +42,16 @@ process.on('message', (message: ParentMessage) => {
     sentAt = now;
     send({ type: 'progress', progress });
   };
-  executeRun(message.spec, { onProgress, signal: run.signal }).then(
-    (result) => {
-      if (process.ppid !== parent) process.exit(0);
-      send({ type: 'result', result });
-    },
-    (error: unknown) => {
-      const e = error instanceof Error ? error : new Error(String(error));
-      send({ type: 'failed', name: e.name, message: e.message, stack: e.stack ?? '' });
-    },
-  );
+  warmUp(message.spec)
+    .then(() => executeRun(message.spec, { onProgress, signal: run.signal }))
+    .then(
+      (result) => {
+        if (process.ppid !== parent) process.exit(0);
+        send({ type: 'result', result });
+      },
+      (error: unknown) => {
+        const e = error instanceof Error ? error : new Error(String(error));
+        send({ type: 'failed', name: e.name, message: e.message, stack: e.stack ?? '' });
+      },
+    );
 });
