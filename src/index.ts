@@ -69,7 +69,7 @@ export {
   type SavedRun,
 } from './experiments/store.js';
 export { comparisonCsv } from './experiments/csv.js';
-export { executeRun } from './experiments/execute.js';
+export { executeRun, warmUp } from './experiments/execute.js';
 export { summarize, stat, type ComparisonSummary, type MethodSummary, type Stat } from './report/summary.js';
 export {
   comparisonTable,
