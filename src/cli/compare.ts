@@ -147,7 +147,7 @@ export function compareCommand(): Command {
     )
     .option(
       '--seeds <n|list>',
-      `how many seeds (from 0), or a list of seeds, e.g. 0,1,2 (default ${compareDefaults.seeds})`,
+      'how many seeds (from 0), or a list of seeds, e.g. 0,1,2',
       seedList,
       Array.from({ length: compareDefaults.seeds }, (_, i) => i),
     )
