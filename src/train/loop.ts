@@ -131,6 +131,7 @@ class TaskRun implements TaskContext {
     const size = exampleSize(scenario.tasks[this.task].train);
     const order = examples.map((_, i) => i);
     const started = performance.now();
+    let lastYield = started;
     try {
       let step = 0;
       for (let epoch = 0; epoch < epochs && step < steps; epoch++) {
@@ -176,6 +177,12 @@ class TaskRun implements TaskContext {
             );
           }
           strategy.afterStep?.(this);
+          if (performance.now() - lastYield > 100) {
+            // Let timers, signals (Ctrl-C) and the page's events through: awaiting tensor data alone
+            // resolves as a microtask and would keep the event loop busy for the whole run.
+            await new Promise((resolve) => setTimeout(resolve, 0));
+            lastYield = performance.now();
+          }
           this.steps++;
           this.stepMs += performance.now() - stepStart;
           const seconds = (performance.now() - started) / 1000;

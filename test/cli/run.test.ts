@@ -1,6 +1,6 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -107,4 +107,29 @@ test('bad options fail with a message that says what to do', async () => {
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--learning-rate <value>/);
   assert.match(help.stdout, /Scenarios:/);
+});
+
+test('Ctrl-C stops after the current step and still prints what was learned', async () => {
+  const child = spawn(
+    process.execPath,
+    [...cli, 'run', '--tasks', '2', '--hidden', '16', '--epochs', '500', '--no-progress'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  let interrupted = false;
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d;
+    // Once training has started, interrupt it as a terminal's Ctrl-C would.
+    if (!interrupted && /backend/.test(stderr)) {
+      interrupted = true;
+      setTimeout(() => child.kill('SIGINT'), 1500);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, stderr);
+  assert.match(stderr, /stopping after this step/);
+  assert.match(stdout, /\(stopped early\)/);
+  assert.match(stdout, /Test accuracy/);
 });
