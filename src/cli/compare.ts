@@ -11,34 +11,9 @@ import { summarize } from '../report/summary.js';
 import { comparisonTable } from '../report/table.js';
 import { namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
-import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
+import { registry, strategyEntry } from '../strategies/index.js';
+import { kebab, numberList, parseStrategyOption, strategyOptions, wholeNumber } from './options.js';
 import type { Progress } from '../train/loop.js';
-
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-function wholeNumber(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
-    return n;
-  };
-}
-
-function numberList(min: number, example: string) {
-  return (value: string): number[] => {
-    const parts = value
-      .split(',')
-      .filter((p) => p.trim() !== '')
-      .map((p) => Number(p));
-    if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < min)) {
-      throw new InvalidArgumentError(
-        `expected comma-separated whole numbers ≥ ${min}, e.g. ${example}; got '${value}'`,
-      );
-    }
-    return parts;
-  };
-}
 
 /** `--seeds 3` is seeds 0, 1, 2; `--seeds 1,5,9` is those seeds. */
 function seedList(value: string): number[] {
@@ -66,28 +41,6 @@ function strategyList(value: string): string[] {
         throw new InvalidArgumentError((error as Error).message);
       }
     });
-}
-
-function strategyOptions(): StrategyOption[] {
-  const seen = new Map<string, StrategyOption>();
-  for (const entry of registry) for (const o of entry.options) if (!seen.has(o.name)) seen.set(o.name, o);
-  return [...seen.values()];
-}
-
-function parseStrategyOption(o: StrategyOption) {
-  return (value: string): number | string => {
-    if (o.kind === 'choice') {
-      if (!o.choices?.includes(value)) throw new InvalidArgumentError(`use one of: ${o.choices?.join(', ')}`);
-      return value;
-    }
-    const n = Number(value);
-    if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(
-        `expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`,
-      );
-    }
-    return n;
-  };
 }
 
 interface CompareFlags {

@@ -1,4 +1,4 @@
-import { Command, Option, InvalidArgumentError } from 'commander';
+import { Command, Option } from 'commander';
 import { backendNames, useBackend, type BackendName } from '../backend/select.js';
 import { OptionError } from '../errors.js';
 import { writeJsonAtomic } from '../experiments/files.js';
@@ -6,54 +6,11 @@ import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
 import { learner } from '../model/learner.js';
 import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
-import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
+import { registry, strategyEntry } from '../strategies/index.js';
+import { kebab, numberList, parseStrategyOption, strategyOptions, wholeNumber } from './options.js';
 import { train } from '../train/loop.js';
 import { progressBar } from './progress.js';
 import { formatRun } from './report-run.js';
-
-const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
-function wholeNumber(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
-    return n;
-  };
-}
-
-function widths(value: string): number[] {
-  const parts = value.split(',').map((p) => Number(p.trim()));
-  if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < 1)) {
-    throw new InvalidArgumentError(
-      `expected comma-separated positive whole numbers, e.g. 400,400; got '${value}'`,
-    );
-  }
-  return parts;
-}
-
-/** Every option any strategy takes, once each, for the command line. */
-function strategyOptions(): StrategyOption[] {
-  const seen = new Map<string, StrategyOption>();
-  for (const entry of registry) for (const o of entry.options) if (!seen.has(o.name)) seen.set(o.name, o);
-  return [...seen.values()];
-}
-
-function parseStrategyOption(o: StrategyOption) {
-  return (value: string): number | string => {
-    if (o.kind === 'choice') {
-      if (!o.choices?.includes(value)) throw new InvalidArgumentError(`use one of: ${o.choices?.join(', ')}`);
-      return value;
-    }
-    const n = Number(value);
-    if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(
-        `expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`,
-      );
-    }
-    return n;
-  };
-}
 
 interface RunFlags {
   scenario: string;
@@ -97,8 +54,8 @@ export function runCommand(): Command {
         .default('finetune'),
     )
     .addOption(new Option('--backbone <kind>', 'the network').choices(backboneKinds).default('mlp'))
-    .option('--hidden <widths>', 'hidden layer widths of the mlp', widths, [400, 400])
-    .option('--filters <counts>', 'filters of each convolution of the cnn', widths, [32, 64])
+    .option('--hidden <widths>', 'hidden layer widths of the mlp', numberList(1, '400,400'), [400, 400])
+    .option('--filters <counts>', 'filters of each convolution of the cnn', numberList(1, '32,64'), [32, 64])
     .option('--epochs <n>', 'passes over each task’s training data', wholeNumber(1), 4)
     .option('--iterations <n>', 'optimizer steps per task (instead of epochs)', wholeNumber(1))
     .option('--batch-size <n>', 'examples per step', wholeNumber(1), 128)

@@ -1,0 +1,56 @@
+import { InvalidArgumentError } from 'commander';
+import { registry, type StrategyOption } from '../strategies/index.js';
+
+/** `learningRate` → `learning-rate`, as the flag is spelled. */
+export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A parser for a whole-number flag, at least `min`. */
+export function wholeNumber(min: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) {
+      throw new InvalidArgumentError(`expected a whole number ≥ ${min}; got '${value}'`);
+    }
+    return n;
+  };
+}
+
+/** A parser for a comma-separated list of whole numbers, each at least `min`. */
+export function numberList(min: number, example: string) {
+  return (value: string): number[] => {
+    const parts = value
+      .split(',')
+      .filter((p) => p.trim() !== '')
+      .map((p) => Number(p));
+    if (parts.length === 0 || parts.some((n) => !Number.isInteger(n) || n < min)) {
+      throw new InvalidArgumentError(
+        `expected comma-separated whole numbers ≥ ${min}, e.g. ${example}; got '${value}'`,
+      );
+    }
+    return parts;
+  };
+}
+
+/** Every option any strategy takes, once each: one flag per option on the command line. */
+export function strategyOptions(): StrategyOption[] {
+  const seen = new Map<string, StrategyOption>();
+  for (const entry of registry) for (const o of entry.options) if (!seen.has(o.name)) seen.set(o.name, o);
+  return [...seen.values()];
+}
+
+/** A parser for one strategy option's flag, by the option's kind. */
+export function parseStrategyOption(o: StrategyOption) {
+  return (value: string): number | string => {
+    if (o.kind === 'choice') {
+      if (!o.choices?.includes(value)) throw new InvalidArgumentError(`use one of: ${o.choices?.join(', ')}`);
+      return value;
+    }
+    const n = Number(value);
+    if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
+      throw new InvalidArgumentError(
+        `expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`,
+      );
+    }
+    return n;
+  };
+}
