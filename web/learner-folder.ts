@@ -20,120 +20,27 @@ import {
   settings,
   strategyEntry,
   version,
-  type ScenarioLayout,
   type Strategy,
 } from '../src/browser.js';
+import {
+  decode,
+  encode,
+  encodingOf,
+  formatName,
+  learnerFormatVersion as formatVersion,
+  manifestName,
+  stateName,
+  type Manifest,
+  type TensorEntry,
+} from '../src/model/save-format.js';
 
 export type Folder = Map<string, Uint8Array>;
 
-const manifestName = 'unforget.json';
-const stateName = 'state.bin';
-const formatName = 'unforget-learner';
-const formatVersion = 1;
-
-type Encoding = 'float32' | 'int32' | 'uint16' | 'uint8' | 'bits';
-
-interface TensorEntry {
-  name: string;
-  dtype: 'float32' | 'int32' | 'bool';
-  shape: number[];
-  encoding: Encoding;
-  offset: number;
-  bytes: number;
-}
-
-interface Manifest {
-  format: typeof formatName;
-  formatVersion: number;
-  versions: { unforget: string; tfjs: string };
-  scenario: ScenarioLayout;
-  trainedTasks: number;
-  pretrained: boolean;
-  heads: number;
-  strategy: {
-    name: string;
-    options: Record<string, number | string | boolean>;
-    values: Record<string, unknown>;
-    tensors: TensorEntry[];
-  } | null;
-  files: { path: string; bytes: number; sha256: string }[];
-}
-
 const reason = (e: unknown) => (e instanceof Error ? e.message : String(e));
-
-/** 0/1 values as bits, eight to a byte, the first value in the lowest bit (as the Node saver packs masks). */
-function packBits(values: ArrayLike<number>): Uint8Array {
-  const bits = new Uint8Array(Math.ceil(values.length / 8));
-  for (let i = 0; i < values.length; i++) if (values[i] !== 0) bits[i >> 3] |= 1 << (i & 7);
-  return bits;
-}
-
-function unpackBits(bits: Uint8Array, count: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) out[i] = (bits[i >> 3] >> (i & 7)) & 1;
-  return out;
-}
 
 async function sha256(bytes: Uint8Array): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as BufferSource));
   return [...digest].map((b) => b.toString(16).padStart(2, '0')).join('');
-}
-
-/** The narrowest encoding that holds the values exactly (the same rule as the Node saver). */
-function encodingOf(dtype: string, values: ArrayLike<number>): Encoding {
-  if (dtype === 'float32') return 'float32';
-  let min = 0;
-  let max = 0;
-  for (let i = 0; i < values.length; i++) {
-    min = Math.min(min, values[i]);
-    max = Math.max(max, values[i]);
-  }
-  if (min < 0) return 'int32';
-  if (max <= 1) return 'bits';
-  if (max <= 0xff) return 'uint8';
-  return max <= 0xffff ? 'uint16' : 'int32';
-}
-
-function encode(encoding: Encoding, values: ArrayLike<number>): Uint8Array {
-  switch (encoding) {
-    case 'bits':
-      return packBits(values);
-    case 'uint8':
-      return Uint8Array.from(values);
-    case 'uint16':
-      return new Uint8Array(Uint16Array.from(values).buffer);
-    case 'int32':
-      return new Uint8Array(Int32Array.from(values).buffer);
-    case 'float32':
-      return new Uint8Array(Float32Array.from(values).buffer);
-  }
-}
-
-function decode(entry: TensorEntry, bytes: Uint8Array): tf.Tensor {
-  const count = entry.shape.reduce((a, b) => a * b, 1);
-  const copy = new Uint8Array(bytes);
-  const values: ArrayLike<number> =
-    entry.encoding === 'bits'
-      ? unpackBits(copy, count)
-      : entry.encoding === 'uint8'
-        ? copy
-        : entry.encoding === 'uint16'
-          ? new Uint16Array(copy.buffer)
-          : entry.encoding === 'int32'
-            ? new Int32Array(copy.buffer)
-            : new Float32Array(copy.buffer);
-  if (values.length !== count) {
-    throw new PersistenceError(
-      `tensor '${entry.name}' in ${stateName} holds ${values.length} values, not ${count}`,
-    );
-  }
-  const typed =
-    entry.dtype === 'float32'
-      ? Float32Array.from(values)
-      : entry.dtype === 'bool'
-        ? Uint8Array.from(values)
-        : Int32Array.from(values);
-  return tf.tensor(typed, entry.shape, entry.dtype);
 }
 
 /** A layers model as `model.json` and `weights.bin`, as tfjs-node's file handler writes them. */

@@ -4,13 +4,27 @@ import * as fs from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { OptionError, PersistenceError } from '../errors.js';
-import { layoutOf, settings, type ScenarioLayout } from '../scenarios/types.js';
+import { layoutOf, settings } from '../scenarios/types.js';
 import { strategyEntry } from '../strategies/index.js';
 import type { Strategy, StrategyState } from '../train/strategy.js';
 import { version } from '../version.js';
 import { fileHandler } from './io.js';
 import { Learner, type LoadedLearner } from './learner.js';
-import { maskedLayers, packBits, unpackBits } from './masked.js';
+import { maskedLayers } from './masked.js';
+import {
+  decode,
+  encode,
+  encodingOf,
+  formatName,
+  learnerFormatVersion,
+  manifestName,
+  stateName,
+  type FileEntry,
+  type Manifest,
+  type TensorEntry,
+} from './save-format.js';
+
+export { learnerFormatVersion };
 
 /**
  * Saving a learner, with the state of the strategy that trained it, as one folder:
@@ -26,107 +40,9 @@ import { maskedLayers, packBits, unpackBits } from './masked.js';
  * previous save whole.
  */
 
-const manifestName = 'unforget.json';
-const stateName = 'state.bin';
-const formatName = 'unforget-learner';
-/** Bumped when a change makes older versions of unforget unable to read a save. */
-export const learnerFormatVersion = 1;
-
-type Encoding = 'float32' | 'int32' | 'uint16' | 'uint8' | 'bits';
-
-interface TensorEntry {
-  name: string;
-  dtype: 'float32' | 'int32' | 'bool';
-  shape: number[];
-  encoding: Encoding;
-  offset: number;
-  bytes: number;
-}
-
-interface FileEntry {
-  path: string;
-  bytes: number;
-  sha256: string;
-}
-
-interface Manifest {
-  format: typeof formatName;
-  formatVersion: number;
-  versions: { unforget: string; tfjs: string };
-  scenario: ScenarioLayout;
-  trainedTasks: number;
-  pretrained: boolean;
-  heads: number;
-  strategy: {
-    name: string;
-    options: Record<string, number | string | boolean>;
-    values: Record<string, unknown>;
-    tensors: TensorEntry[];
-  } | null;
-  files: FileEntry[];
-}
-
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** The narrowest encoding that holds `values` exactly. */
-function encodingOf(dtype: string, values: ArrayLike<number>): Encoding {
-  if (dtype === 'float32') return 'float32';
-  let min = 0;
-  let max = 0;
-  for (let i = 0; i < values.length; i++) {
-    if (values[i] < min) min = values[i];
-    if (values[i] > max) max = values[i];
-  }
-  if (min < 0) return 'int32';
-  if (max <= 1) return 'bits';
-  if (max <= 0xff) return 'uint8';
-  return max <= 0xffff ? 'uint16' : 'int32';
-}
-
-function encode(encoding: Encoding, values: tf.TypedArray): Uint8Array {
-  switch (encoding) {
-    case 'bits':
-      return packBits(values);
-    case 'uint8':
-      return Uint8Array.from(values);
-    case 'uint16':
-      return new Uint8Array(Uint16Array.from(values).buffer);
-    case 'int32':
-      return new Uint8Array(Int32Array.from(values).buffer);
-    case 'float32':
-      return new Uint8Array(Float32Array.from(values).buffer);
-  }
-}
-
-function decode(entry: TensorEntry, bytes: Uint8Array): tf.Tensor {
-  const count = entry.shape.reduce((a, b) => a * b, 1);
-  // A copy on its own buffer (a Buffer's slice would share the file's), aligned for wider views.
-  const copy = new Uint8Array(bytes);
-  const values: ArrayLike<number> =
-    entry.encoding === 'bits'
-      ? unpackBits(copy, count)
-      : entry.encoding === 'uint8'
-        ? copy
-        : entry.encoding === 'uint16'
-          ? new Uint16Array(copy.buffer)
-          : entry.encoding === 'int32'
-            ? new Int32Array(copy.buffer)
-            : new Float32Array(copy.buffer);
-  if (values.length !== count) {
-    throw new PersistenceError(
-      `tensor '${entry.name}' in ${stateName} holds ${values.length} values, not ${count}`,
-    );
-  }
-  const typed =
-    entry.dtype === 'float32'
-      ? Float32Array.from(values)
-      : entry.dtype === 'bool'
-        ? Uint8Array.from(values)
-        : Int32Array.from(values);
-  return tf.tensor(typed, entry.shape, entry.dtype);
-}
 
 /** The strategy's plain values as JSON gives them back; fails if JSON would change them (NaN, typed arrays…). */
 function checkValues(name: string, values: Readonly<Record<string, unknown>>): Record<string, unknown> {
