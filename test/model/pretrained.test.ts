@@ -5,6 +5,10 @@ import { subset } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { ModelError } from '../../src/errors.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
+import { fileHandler } from '../../src/model/io.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mnistTransfer } from '../../src/scenarios/index.js';
 import { featureExtraction } from '../../src/strategies/index.js';
 import { train } from '../../src/train/loop.js';
@@ -24,7 +28,7 @@ function classifier(): tf.Sequential {
 
 test('a pretrained network is cut at a layer and its features serve a new task', async () => {
   // "Pretrain" on all ten digits, then reuse the features for the old/new transfer.
-  const model = classifier();
+  const trained = classifier();
   // Every other training image: the set is ordered by digit, so a stride covers all ten.
   const data = subset(
     loadMnist().train,
@@ -32,9 +36,15 @@ test('a pretrained network is cut at a layer and its features serve a new task',
   );
   const x = tf.tensor(data.inputs, [4000, 28, 28, 1]);
   const y = tf.oneHot(tf.tensor1d(data.labels, 'int32'), 10);
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
-  await model.fit(x, y, { epochs: 2, batchSize: 64, verbose: 0 });
+  trained.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
+  await trained.fit(x, y, { epochs: 2, batchSize: 64, verbose: 0 });
   tf.dispose([x, y]);
+  // Saved in TensorFlow.js's own format and loaded back, as a user brings a trained model.
+  const folder = await mkdtemp(join(tmpdir(), 'unforget-pretrained-'));
+  await trained.save(fileHandler(folder));
+  trained.dispose();
+  const model = await tf.loadLayersModel(fileHandler(folder));
+  await rm(folder, { recursive: true });
   const features = model.getLayer('features').getWeights()[0].dataSync().slice();
 
   const s = await mnistTransfer({ setting: 'task' });
