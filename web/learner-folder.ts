@@ -24,14 +24,12 @@ import {
 } from '../src/browser.js';
 import {
   decode,
-  encode,
-  encodingOf,
+  encodeState,
   formatName,
   learnerFormatVersion as formatVersion,
   manifestName,
   stateName,
   type Manifest,
-  type TensorEntry,
 } from '../src/model/save-format.js';
 
 export type Folder = Map<string, Uint8Array>;
@@ -78,43 +76,10 @@ export async function learnerFolder(
   for (const [i, head] of learner.heads.entries()) await modelFiles(head, `heads/${i + 1}`, folder);
   let saved: Manifest['strategy'] = null;
   if (strategy) {
-    const state = strategy.state?.() ?? { values: {}, tensors: {} };
-    const tensors: TensorEntry[] = [];
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    for (const [name, tensor] of Object.entries(state.tensors)) {
-      if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32' && tensor.dtype !== 'bool') {
-        throw new PersistenceError(
-          `the ${strategy.name} strategy's tensor '${name}' is ${tensor.dtype}; it cannot be saved`,
-        );
-      }
-      const values = (await tensor.data()) as ArrayLike<number>;
-      const encoding = encodingOf(tensor.dtype, values);
-      const bytes = encode(encoding, values);
-      tensors.push({
-        name,
-        dtype: tensor.dtype,
-        shape: [...tensor.shape],
-        encoding,
-        offset,
-        bytes: bytes.length,
-      });
-      chunks.push(bytes);
-      offset += bytes.length;
-    }
-    const all = new Uint8Array(offset);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    folder.set(stateName, all);
-    saved = {
-      name: strategy.name,
-      options: { ...strategy.options },
-      values: JSON.parse(JSON.stringify(state.values)) as Record<string, unknown>,
-      tensors,
-    };
+    // JSON is what the manifest keeps of the values; Node's saver also refuses values JSON would change.
+    const { entry, bytes } = await encodeState(strategy, (_, values) => JSON.parse(JSON.stringify(values)));
+    folder.set(stateName, bytes);
+    saved = entry;
   }
   folder.set('page.json', new TextEncoder().encode(JSON.stringify(page, null, 2) + '\n'));
   const paths = [...folder.keys()].sort();

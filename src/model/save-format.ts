@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { PersistenceError } from '../errors.js';
 import type { ScenarioLayout } from '../scenarios/types.js';
+import type { Strategy } from '../train/strategy.js';
 import { packBits, unpackBits } from './masked.js';
 
 /**
@@ -105,4 +106,53 @@ export function decode(entry: TensorEntry, bytes: Uint8Array): tf.Tensor {
         ? Uint8Array.from(values)
         : Int32Array.from(values);
   return tf.tensor(typed, entry.shape, entry.dtype);
+}
+
+/**
+ * A strategy's state as the bytes of state.bin and the manifest entry that describes them. `values`
+ * are checked (or normalised) by `checkValues`, which may differ where the file layer does.
+ */
+export async function encodeState(
+  strategy: Strategy,
+  checkValues: (name: string, values: Readonly<Record<string, unknown>>) => Record<string, unknown>,
+): Promise<{ entry: NonNullable<Manifest['strategy']>; bytes: Uint8Array }> {
+  const state = strategy.state?.() ?? { values: {}, tensors: {} };
+  const tensors: TensorEntry[] = [];
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const [name, tensor] of Object.entries(state.tensors)) {
+    if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32' && tensor.dtype !== 'bool') {
+      throw new PersistenceError(
+        `the ${strategy.name} strategy's tensor '${name}' is ${tensor.dtype}; only float32, int32 and bool can be saved`,
+      );
+    }
+    const values = (await tensor.data()) as ArrayLike<number>;
+    const encoding = encodingOf(tensor.dtype, values);
+    const bytes = encode(encoding, values);
+    tensors.push({
+      name,
+      dtype: tensor.dtype,
+      shape: [...tensor.shape],
+      encoding,
+      offset,
+      bytes: bytes.length,
+    });
+    chunks.push(bytes);
+    offset += bytes.length;
+  }
+  const bytes = new Uint8Array(offset);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.length;
+  }
+  return {
+    entry: {
+      name: strategy.name,
+      options: { ...strategy.options },
+      values: checkValues(strategy.name, state.values),
+      tensors,
+    },
+    bytes,
+  };
 }

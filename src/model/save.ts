@@ -6,22 +6,20 @@ import { isDeepStrictEqual } from 'node:util';
 import { OptionError, PersistenceError } from '../errors.js';
 import { layoutOf, settings } from '../scenarios/types.js';
 import { strategyEntry } from '../strategies/index.js';
-import type { Strategy, StrategyState } from '../train/strategy.js';
+import type { Strategy } from '../train/strategy.js';
 import { version } from '../version.js';
 import { fileHandler } from './io.js';
 import { Learner, type LoadedLearner } from './learner.js';
 import { maskedLayers } from './masked.js';
 import {
   decode,
-  encode,
-  encodingOf,
+  encodeState,
   formatName,
   learnerFormatVersion,
   manifestName,
   stateName,
   type FileEntry,
   type Manifest,
-  type TensorEntry,
 } from './save-format.js';
 
 export { learnerFormatVersion };
@@ -97,43 +95,9 @@ async function writeInto(folder: string, learner: Learner, strategy: Strategy | 
     await head.save(fileHandler(join(folder, 'heads', String(i + 1))));
   let strategyEntryOut: Manifest['strategy'] = null;
   if (strategy !== undefined) {
-    const state: StrategyState = strategy.state?.() ?? { values: {}, tensors: {} };
-    const tensors: TensorEntry[] = [];
-    const chunks: Uint8Array[] = [];
-    let offset = 0;
-    for (const [name, tensor] of Object.entries(state.tensors)) {
-      if (tensor.dtype !== 'float32' && tensor.dtype !== 'int32' && tensor.dtype !== 'bool') {
-        throw new PersistenceError(
-          `the ${strategy.name} strategy's tensor '${name}' is ${tensor.dtype}; only float32, int32 and bool can be saved`,
-        );
-      }
-      const values = await tensor.data();
-      const encoding = encodingOf(tensor.dtype, values as tf.TypedArray);
-      const bytes = encode(encoding, values as tf.TypedArray);
-      tensors.push({
-        name,
-        dtype: tensor.dtype,
-        shape: [...tensor.shape],
-        encoding,
-        offset,
-        bytes: bytes.length,
-      });
-      chunks.push(bytes);
-      offset += bytes.length;
-    }
-    const all = new Uint8Array(offset);
-    let at = 0;
-    for (const c of chunks) {
-      all.set(c, at);
-      at += c.length;
-    }
-    await writeDurably(join(folder, stateName), all);
-    strategyEntryOut = {
-      name: strategy.name,
-      options: { ...strategy.options },
-      values: checkValues(strategy.name, state.values),
-      tensors,
-    };
+    const { entry, bytes } = await encodeState(strategy, checkValues);
+    await writeDurably(join(folder, stateName), bytes);
+    strategyEntryOut = entry;
   }
   const files = await Promise.all((await filesUnder(folder)).map((p) => describe(folder, p)));
   const manifest: Manifest = {
