@@ -17,7 +17,6 @@ import {
   Learner,
   PersistenceError,
   layoutOf,
-  settings,
   strategyEntry,
   version,
   type Strategy,
@@ -30,6 +29,7 @@ import {
   manifestName,
   stateName,
   type Manifest,
+  checkManifest,
 } from '../src/model/save-format.js';
 
 export type Folder = Map<string, Uint8Array>;
@@ -118,29 +118,7 @@ function readManifest(folder: Folder): Manifest {
   } catch (e) {
     throw new PersistenceError(`${manifestName} is not valid JSON (${reason(e)}); the save is damaged`);
   }
-  const m = json as Partial<Manifest>;
-  if (typeof json !== 'object' || json === null || m.format !== formatName) {
-    throw new PersistenceError(`${manifestName} is not an unforget learner manifest (made by another tool?)`);
-  }
-  if (typeof m.formatVersion !== 'number' || m.formatVersion > formatVersion) {
-    throw new PersistenceError(
-      `this learner was saved by unforget ${m.versions?.unforget ?? '?'} in format ${String(m.formatVersion)}; ` +
-        `this page (unforget ${version}) reads format ${formatVersion} and older`,
-    );
-  }
-  const s = m.scenario;
-  if (
-    !s ||
-    !settings.includes(s.setting) ||
-    !Array.isArray(s.tasks) ||
-    !Array.isArray(s.inputShape) ||
-    !Array.isArray(m.files) ||
-    typeof m.trainedTasks !== 'number' ||
-    typeof m.heads !== 'number'
-  ) {
-    throw new PersistenceError(`${manifestName} lacks fields a saved learner has; the save is damaged`);
-  }
-  return m as Manifest;
+  return checkManifest(json, manifestName);
 }
 
 async function loadModel(folder: Folder, path: string): Promise<tf.LayersModel> {

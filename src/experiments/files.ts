@@ -1,16 +1,17 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
+import { writeDurably } from '../model/io.js';
 
 /**
  * Writes `text` to `path` so that a reader never sees half a file: it goes to a temporary file in the
- * same folder first and is renamed into place, so a crash leaves the previous file whole.
+ * same folder first, is flushed to disk, and is renamed into place, so a crash leaves the previous file whole.
  */
 export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
   const folder = dirname(path);
   await mkdir(folder, { recursive: true });
   const temporary = join(folder, `.${basename(path)}.${process.pid}.${Date.now()}.tmp`);
   try {
-    await writeFile(temporary, text);
+    await writeDurably(temporary, text);
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });

@@ -23,7 +23,7 @@ export interface SaveFileSystem {
 }
 
 /** Writes a file and flushes it to disk before returning, so a rename after it publishes whole data. */
-async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
+export async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
   const file = await fs.open(path, 'w');
   try {
     await file.writeFile(data);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { PersistenceError } from '../errors.js';
-import type { ScenarioLayout } from '../scenarios/types.js';
+import { settings, type ScenarioLayout } from '../scenarios/types.js';
+import { version } from '../version.js';
 import type { Strategy } from '../train/strategy.js';
 import { packBits, unpackBits } from './masked.js';
 
@@ -155,4 +156,38 @@ export async function encodeState(
     },
     bytes,
   };
+}
+
+/**
+ * Checks that parsed JSON is a manifest this version can read: the format's name, a format version
+ * no newer than ours, and the fields a saved learner has. `where` names the manifest in messages.
+ */
+export function checkManifest(json: unknown, where: string): Manifest {
+  const m = json as Partial<Manifest>;
+  if (typeof json !== 'object' || json === null || m.format !== formatName) {
+    throw new PersistenceError(
+      `${where} is not an unforget learner manifest (made by another tool?); pick the folder learner.save or the page wrote`,
+    );
+  }
+  if (typeof m.formatVersion !== 'number' || m.formatVersion > learnerFormatVersion) {
+    throw new PersistenceError(
+      `${where} was saved by unforget ${m.versions?.unforget ?? '?'} in format ${String(m.formatVersion)}; ` +
+        `this unforget (${version}) reads format ${learnerFormatVersion} and older: upgrade unforget to load it`,
+    );
+  }
+  const scenario = m.scenario;
+  if (
+    !scenario ||
+    !settings.includes(scenario.setting) ||
+    !Array.isArray(scenario.tasks) ||
+    !Array.isArray(scenario.inputShape) ||
+    !Array.isArray(m.files) ||
+    typeof m.trainedTasks !== 'number' ||
+    typeof m.heads !== 'number'
+  ) {
+    throw new PersistenceError(
+      `${where} lacks fields a saved learner has; the save is damaged: save the learner again`,
+    );
+  }
+  return m as Manifest;
 }

@@ -4,11 +4,11 @@ import * as fs from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { OptionError, PersistenceError } from '../errors.js';
-import { layoutOf, settings } from '../scenarios/types.js';
+import { layoutOf } from '../scenarios/types.js';
 import { strategyEntry } from '../strategies/index.js';
 import type { Strategy } from '../train/strategy.js';
 import { version } from '../version.js';
-import { fileHandler } from './io.js';
+import { fileHandler, writeDurably } from './io.js';
 import { Learner, type LoadedLearner } from './learner.js';
 import { maskedLayers } from './masked.js';
 import {
@@ -20,6 +20,7 @@ import {
   stateName,
   type FileEntry,
   type Manifest,
+  checkManifest,
 } from './save-format.js';
 
 export { learnerFormatVersion };
@@ -76,16 +77,6 @@ async function filesUnder(folder: string): Promise<string[]> {
 async function describe(folder: string, path: string): Promise<FileEntry> {
   const data = await fs.readFile(join(folder, path));
   return { path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
-}
-
-async function writeDurably(path: string, data: Uint8Array | string): Promise<void> {
-  const file = await fs.open(path, 'w');
-  try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
 }
 
 /** Writes everything into `folder` (which exists and is empty). */
@@ -200,33 +191,7 @@ async function readManifest(folder: string): Promise<Manifest> {
       `${path} is not valid JSON (${reason(e)}); the save is damaged: save the learner again`,
     );
   }
-  const m = json as Partial<Manifest>;
-  if (typeof json !== 'object' || json === null || m.format !== formatName) {
-    throw new PersistenceError(
-      `${path} is not an unforget learner manifest; pass the folder written by learner.save`,
-    );
-  }
-  if (typeof m.formatVersion !== 'number' || m.formatVersion > learnerFormatVersion) {
-    throw new PersistenceError(
-      `${folder} was saved by unforget ${m.versions?.unforget ?? '?'} in format ${String(m.formatVersion)}; ` +
-        `this unforget (${version}) reads format ${learnerFormatVersion} and older: upgrade unforget to load it`,
-    );
-  }
-  const scenario = m.scenario;
-  if (
-    !scenario ||
-    !settings.includes(scenario.setting) ||
-    !Array.isArray(scenario.tasks) ||
-    !Array.isArray(scenario.inputShape) ||
-    !Array.isArray(m.files) ||
-    typeof m.trainedTasks !== 'number' ||
-    typeof m.heads !== 'number'
-  ) {
-    throw new PersistenceError(
-      `${path} lacks fields a saved learner has; the save is damaged: save the learner again`,
-    );
-  }
-  return m as Manifest;
+  return checkManifest(json, path);
 }
 
 /** Checks that every file the manifest lists is there, whole and unchanged. */

@@ -4,17 +4,14 @@ import * as tf from '@tensorflow/tfjs';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { subset } from '../../src/data/dataset.js';
-import { loadMnist } from '../../src/data/mnist.js';
 import { PersistenceError } from '../../src/errors.js';
 import { Learner, learner } from '../../src/model/learner.js';
 import { loadLearner, saveLearner } from '../../src/model/save.js';
-import { split } from '../../src/scenarios/split.js';
 import type { Scenario } from '../../src/scenarios/types.js';
 import { registry, strategyEntry } from '../../src/strategies/index.js';
 import { train } from '../../src/train/loop.js';
 import type { Strategy } from '../../src/train/strategy.js';
-import { testBackend } from '../helpers.js';
+import { sampledSplitMnist, testBackend } from '../helpers.js';
 
 let folder: string;
 let scenario: Scenario;
@@ -30,15 +27,7 @@ const quick: Record<string, Record<string, number>> = {
 before(async () => {
   await testBackend();
   folder = await mkdtemp(join(tmpdir(), 'unforget-save-'));
-  const data = loadMnist();
-  const every = (n: number, k: number) => Array.from({ length: Math.floor(n / k) }, (_, i) => i * k);
-  scenario = split(
-    {
-      train: subset(data.train, every(data.train.labels.length, 10)),
-      test: subset(data.test, every(data.test.labels.length, 10)),
-    },
-    { tasks: 5, setting: 'task' },
-  );
+  scenario = sampledSplitMnist(10);
   x = tf.tensor(scenario.tasks[1].test.inputs.subarray(0, 16 * 784), [16, 28, 28, 1]);
 });
 

@@ -11,7 +11,7 @@ import { ewc, finetune, onlineEwc, registry } from '../../src/strategies/index.j
 import { canVectorise, diagonalFisher, fisherParameters } from '../../src/strategies/fisher.js';
 import { train } from '../../src/train/loop.js';
 import type { Batch } from '../../src/train/strategy.js';
-import { leakedTensors, testBackend } from '../helpers.js';
+import { firstTaskAfterLast, leakedTensors, testBackend } from '../helpers.js';
 import { assertClose, context, tinyLearner, tinyScenario, values } from './tiny.js';
 
 before(testBackend);
@@ -266,15 +266,17 @@ test('no tensors leak over several tasks (both Fisher ways, task and domain sett
       () => ewc({ fisherSamples: 20, fisherMethod: method }),
       () => onlineEwc({ fisherSamples: 20 }),
     ]) {
+      let name = '';
       const leaked = await leakedTensors(async () => {
         const l = learner({ backbone: small, scenario: s, seed: 1 });
         const st = make();
+        name = st.name;
         await train(l, s, st, { iterations: 3, batchSize: 16, seed: 1 });
         assert.ok((st.memoryBytes?.() ?? 0) > 0);
         st.dispose?.();
         l.dispose();
       });
-      assert.equal(leaked, 0, `${make().name} (${setting}, ${method}) left ${leaked} tensors`);
+      assert.equal(leaked, 0, `${name} (${setting}, ${method}) left ${leaked} tensors`);
     }
   }
 });
@@ -284,17 +286,12 @@ test('EWC and online EWC forget the first task less than fine-tuning (split MNIS
   // after the fifth. Its test set has ~420 images (binomial standard error ≤ 2.5 points) and the spread
   // between seeds is about 5 points, so a 20-point margin is no accident.
   const s = split(loadMnist(), { tasks: 5, setting: 'domain' });
-  const firstAfterLast = async (make: () => ReturnType<typeof finetune>) => {
-    const l = learner({ backbone: { kind: 'mlp', hidden: [100] }, scenario: s, seed: 1 });
-    const st = make();
-    const r = await train(l, s, st, { iterations: 50, batchSize: 64, seed: 1 });
-    st.dispose?.();
-    l.dispose();
-    return r.accuracyMatrix[4][0];
-  };
-  const base = await firstAfterLast(() => finetune());
-  for (const make of [() => ewc({ lambda: 10000 }), () => onlineEwc({ lambda: 10000 })]) {
-    const acc = await firstAfterLast(make);
-    assert.ok(acc > base + 0.2, `${make().name}: first task ${acc} after the last vs fine-tuning's ${base}`);
+  const base = await firstTaskAfterLast(s, () => finetune());
+  for (const [name, make] of [
+    ['ewc', () => ewc({ lambda: 10000 })],
+    ['onlineEwc', () => onlineEwc({ lambda: 10000 })],
+  ] as const) {
+    const acc = await firstTaskAfterLast(s, make);
+    assert.ok(acc > base + 0.2, `${name}: first task ${acc} after the last vs fine-tuning's ${base}`);
   }
 });

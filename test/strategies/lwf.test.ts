@@ -7,7 +7,7 @@ import { split } from '../../src/scenarios/split.js';
 import { finetune, lwf, registry } from '../../src/strategies/index.js';
 import { train } from '../../src/train/loop.js';
 import type { Batch, Phase } from '../../src/train/strategy.js';
-import { leakedTensors, testBackend } from '../helpers.js';
+import { firstTaskAfterLast, leakedTensors, testBackend } from '../helpers.js';
 import { assertClose, context, tinyLearner, tinyScenario, values } from './tiny.js';
 
 before(testBackend);
@@ -189,15 +189,7 @@ test('no tensors leak over several tasks (task and class settings, with warm-up)
 test('LwF forgets the first task less than fine-tuning (split MNIST, domain)', async () => {
   // As in the EWC test: ~420 test images of the first task, seed spread ~5 points; 20 points is no accident.
   const s = split(loadMnist(), { tasks: 5, setting: 'domain' });
-  const firstAfterLast = async (make: () => ReturnType<typeof finetune>) => {
-    const l = learner({ backbone: { kind: 'mlp', hidden: [100] }, scenario: s, seed: 1 });
-    const st = make();
-    const r = await train(l, s, st, { iterations: 50, batchSize: 64, seed: 1 });
-    st.dispose?.();
-    l.dispose();
-    return r.accuracyMatrix[4][0];
-  };
-  const base = await firstAfterLast(() => finetune());
-  const acc = await firstAfterLast(() => lwf());
+  const base = await firstTaskAfterLast(s, () => finetune());
+  const acc = await firstTaskAfterLast(s, () => lwf());
   assert.ok(acc > base + 0.2, `lwf: first task ${acc} after the last vs fine-tuning's ${base}`);
 });

@@ -1,42 +1,20 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { subset } from '../../src/data/dataset.js';
-import { loadMnist } from '../../src/data/mnist.js';
 import { OptionError } from '../../src/errors.js';
-import { learner, type Learner } from '../../src/model/learner.js';
+import { learner } from '../../src/model/learner.js';
 import { maskedLayers } from '../../src/model/masked.js';
-import { split } from '../../src/scenarios/split.js';
 import type { Scenario } from '../../src/scenarios/types.js';
 import { packnet } from '../../src/strategies/packnet.js';
 import { train } from '../../src/train/loop.js';
-import { testBackend } from '../helpers.js';
+import { firstTaskOutputs, sameBits, sampledSplitMnist, testBackend } from '../helpers.js';
 
 let scenario: Scenario;
 
 before(async () => {
   await testBackend();
-  const data = loadMnist();
-  const every = (n: number, k: number) => Array.from({ length: Math.floor(n / k) }, (_, i) => i * k);
-  scenario = split(
-    {
-      train: subset(data.train, every(data.train.labels.length, 5)),
-      test: subset(data.test, every(data.test.labels.length, 5)),
-    },
-    { tasks: 5, setting: 'task' },
-  );
+  scenario = sampledSplitMnist(5);
 });
-
-/** Task 1's logits for `x`, as numbers. */
-function outputs(l: Learner, x: tf.Tensor): Float32Array {
-  const y = l.logits(x, 0);
-  const values = y.dataSync() as Float32Array;
-  y.dispose();
-  return values;
-}
-
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 test('packnet keeps task 1 bit for bit through five tasks, and owned weights never move', async () => {
   const l = learner({ backbone: { kind: 'mlp', hidden: [48, 32] }, scenario, seed: 3 });
@@ -55,7 +33,7 @@ test('packnet keeps task 1 bit for bit through five tasks, and owned weights nev
       free.push(strategy.freeFraction());
       tensorCounts.push(tf.memory().numTensors);
       if (task === 0) {
-        firstOutputs = outputs(l, x);
+        firstOutputs = firstTaskOutputs(l, x);
         firstKernels = maskedLayers(l.trunk).map(
           (m) => m.maskedWeight.read().dataSync().slice() as Float32Array,
         );
@@ -63,7 +41,7 @@ test('packnet keeps task 1 bit for bit through five tasks, and owned weights nev
       }
     },
   });
-  assert.ok(sameBits(outputs(l, x), firstOutputs), 'task 1 outputs changed');
+  assert.ok(sameBits(firstTaskOutputs(l, x), firstOutputs), 'task 1 outputs changed');
   assert.equal(r.metrics?.backwardTransfer, 0);
   assert.equal(r.metrics?.forgetting, 0);
   r.accuracyMatrix.forEach((row, t) => assert.ok(row[t] > 0.7, `task ${t + 1}: ${row[t]}`));
@@ -127,14 +105,14 @@ test('packnet masks a conv trunk the same way: task 1 stays exact', async () => 
     iterations: 8,
     batchSize: 32,
     onTaskEnd: (task) => {
-      if (task === 0) first = outputs(l, x);
+      if (task === 0) first = firstTaskOutputs(l, x);
     },
   });
   assert.deepEqual(
     maskedLayers(l.trunk).map((m) => m.name),
     ['conv1', 'dense1'],
   );
-  assert.ok(sameBits(outputs(l, x), first));
+  assert.ok(sameBits(firstTaskOutputs(l, x), first));
   assert.equal(r.metrics?.backwardTransfer, 0);
   x.dispose();
   strategy.dispose();

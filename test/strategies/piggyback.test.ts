@@ -1,43 +1,21 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { subset } from '../../src/data/dataset.js';
-import { loadMnist } from '../../src/data/mnist.js';
 import { OptionError } from '../../src/errors.js';
 import { buildBackbone } from '../../src/model/backbones.js';
-import { learner, type Learner } from '../../src/model/learner.js';
+import { learner } from '../../src/model/learner.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
-import { split } from '../../src/scenarios/split.js';
 import type { Scenario } from '../../src/scenarios/types.js';
 import { piggyback } from '../../src/strategies/piggyback.js';
 import { train } from '../../src/train/loop.js';
-import { testBackend } from '../helpers.js';
+import { firstTaskOutputs, sameBits, sampledSplitMnist, testBackend } from '../helpers.js';
 
 let scenario: Scenario;
 
 before(async () => {
   await testBackend();
-  const data = loadMnist();
-  const every = (n: number, k: number) => Array.from({ length: Math.floor(n / k) }, (_, i) => i * k);
-  scenario = split(
-    {
-      train: subset(data.train, every(data.train.labels.length, 5)),
-      test: subset(data.test, every(data.test.labels.length, 5)),
-    },
-    { tasks: 5, setting: 'task' },
-  );
+  scenario = sampledSplitMnist(5);
 });
-
-/** Task 1's logits for `x`, as numbers. */
-function outputs(l: Learner, x: tf.Tensor): Float32Array {
-  const y = l.logits(x, 0);
-  const values = y.dataSync() as Float32Array;
-  y.dispose();
-  return values;
-}
-
-const sameBits = (a: ArrayLike<number>, b: ArrayLike<number>) =>
-  a.length === b.length && Array.from(a).every((v, i) => Object.is(v, b[i]));
 
 test('piggyback freezes the trunk after task 1, learns a mask per task, and keeps task 1 bit for bit', async () => {
   const l = learner({ backbone: { kind: 'mlp', hidden: [48, 32] }, scenario, seed: 4 });
@@ -55,12 +33,12 @@ test('piggyback freezes the trunk after task 1, learns a mask per task, and keep
       bytes.push(strategy.memoryBytes?.() ?? -1);
       tensorCounts.push(tf.memory().numTensors);
       if (task === 0) {
-        firstOutputs = outputs(l, x);
+        firstOutputs = firstTaskOutputs(l, x);
         trunkAfterFirst = l.trunk.getWeights().map((w) => w.dataSync().slice() as Float32Array);
       }
     },
   });
-  assert.ok(sameBits(outputs(l, x), firstOutputs), 'task 1 outputs changed');
+  assert.ok(sameBits(firstTaskOutputs(l, x), firstOutputs), 'task 1 outputs changed');
   l.trunk
     .getWeights()
     .forEach((w, i) => assert.ok(sameBits(w.dataSync() as Float32Array, trunkAfterFirst[i])));
