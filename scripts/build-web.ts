@@ -12,19 +12,11 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 
-/**
- * Node's built-in modules, and the library's Node-only saving (Learner.save/load import it lazily),
- * become a stand-in in the page's bundle that throws when used.
- */
+/** Node's built-in modules become a stand-in in the page's bundle that throws when used. */
 const nodeBuiltinsStub: Plugin = {
   name: 'node-builtins-stub',
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, namespace: 'node-stub' }));
-    b.onResolve({ filter: /^\.\/save\.js$/ }, (args) =>
-      args.importer.endsWith(join('src', 'model', 'learner.ts'))
-        ? { path: 'unforget/src/model/save.js', namespace: 'node-stub' }
-        : undefined,
-    );
     b.onLoad({ filter: /.*/, namespace: 'node-stub' }, (args) => ({
       contents:
         `module.exports = new Proxy({}, { get: (_, key) => key === '__esModule' ? false : () => { ` +

@@ -22,11 +22,12 @@ export { loadMnist } from './data/mnist.js';
 export { loadIdxFolder, loadFashionMnist, readIdxFile, parseIdx } from './data/idx.js';
 export { loadImageFolder, type ImageFolderOptions } from './data/images.js';
 
-export { Learner, learner, type LearnerOptions, type LoadedLearner } from './model/learner.js';
+export { Learner, learner, widenHead, type LearnerOptions, type TaskRecord } from './model/learner.js';
+export { exportTask } from './model/export.js';
 export { buildBackbone, type BackboneSpec, type MlpSpec, type CnnSpec } from './model/backbones.js';
-export { fromPretrained, type PretrainedOptions } from './model/pretrained.js';
-export { fileHandler, registerFileRouter } from './model/io.js';
-export { saveLearner, loadLearner, learnerFormatVersion } from './model/save.js';
+export { fromPretrained, type PretrainedOptions, type KeptHead } from './model/pretrained.js';
+export { fileHandler, registerFileRouter } from './persist/io.js';
+export { saveLearner, loadLearner, learnerFormatVersion, type LoadedLearner } from './persist/save.js';
 export {
   maskedTwin,
   maskedLayers,
@@ -37,7 +38,16 @@ export {
   type UnmaskableLayer,
 } from './model/masked.js';
 
-export { train, type TrainOptions, type Progress } from './train/loop.js';
+export {
+  train,
+  learn,
+  type TrainOptions,
+  type Progress,
+  type LearnOptions,
+  type LearnResult,
+  type NewTask,
+  type OldTaskData,
+} from './train/loop.js';
 export type { RunResult } from './train/result.js';
 export type { Strategy, StepOptions, TaskContext, Batch, Phase } from './train/strategy.js';
 

@@ -11,7 +11,7 @@ import { startServer, type RunningServer } from '../src/cli/serve.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { accuracyRow } from '../src/eval/evaluate.js';
 import { learner } from '../src/model/learner.js';
-import { loadLearner, saveLearner } from '../src/model/save.js';
+import { loadLearner, saveLearner } from '../src/persist/save.js';
 import { reportHtml } from '../src/report/html.js';
 import { split } from '../src/scenarios/split.js';
 import { registry } from '../src/strategies/index.js';

@@ -1,6 +1,6 @@
 /**
  * The learner's one-folder save format (the one `learner.save` writes and `Learner.load` reads in
- * Node; see src/model/save.ts), written and read in the browser, where a "folder" is a map from
+ * Node; see src/persist/save.ts), written and read in the browser, where a "folder" is a map from
  * relative path to bytes:
  *
  *   unforget.json       manifest: scenario layout, trained tasks, strategy name, options, state
@@ -30,7 +30,7 @@ import {
   stateName,
   type Manifest,
   checkManifest,
-} from '../src/model/save-format.js';
+} from '../src/persist/format.js';
 
 export type Folder = Map<string, Uint8Array>;
 

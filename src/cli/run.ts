@@ -1,3 +1,4 @@
+import { saveLearner } from '../persist/save.js';
 import { Command, Option } from 'commander';
 import { backendNames, useBackend, type BackendName } from '../backend/select.js';
 import { OptionError } from '../errors.js';
@@ -142,7 +143,7 @@ async function runAction(flags: RunFlags): Promise<void> {
     });
     bar?.stop();
     if (flags.output) await writeJsonAtomic(flags.output, result);
-    if (flags.save) await model.save(flags.save, strategy);
+    if (flags.save) await saveLearner(flags.save, model, strategy);
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatRun(result));
     if (flags.output && !flags.json) console.log(`\nresult written to ${flags.output}`);
     if (flags.save && !flags.json) console.log(`model saved to ${flags.save}`);

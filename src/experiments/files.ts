@@ -1,6 +1,6 @@
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-import { writeDurably } from '../model/io.js';
+import { writeDurably } from '../persist/io.js';
 
 /**
  * Writes `text` to `path` so that a reader never sees half a file: it goes to a temporary file in the

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { exampleCount, type Dataset } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import { stepOptions } from '../train/optimizers.js';
 import type { Batch, StepOptions, Strategy, StrategyState, TaskContext } from '../train/strategy.js';
@@ -46,7 +47,14 @@ export const ewcDefaults = {
 /** What an EWC strategy reports beyond the Strategy interface (for tests and benchmarks). */
 export interface EwcStrategy extends Strategy {
   /** Milliseconds each finished task spent estimating the Fisher, and the way it was computed. */
-  readonly fisherTimes: { task: number; ms: number; method: string; samples: number }[];
+  readonly fisherTimes: {
+    task: number;
+    ms: number;
+    method: string;
+    samples: number;
+    /** Whose inputs it was estimated on: the task's own, or (for a task whose data is gone) the new task's. */
+    inputs: 'own' | 'new task';
+  }[];
   /** The penalty `(λ/2) Σ_i F_i (θ_i − θ*_i)²` at the learner's current weights (0 before any task). */
   penalty(ctx: Pick<TaskContext, 'learner'>): number;
 }
@@ -176,6 +184,52 @@ function makeEwc(name: 'ewc' | 'onlineEwc', options: OnlineEwcOptions): EwcStrat
     quadratic.tasks++;
   };
 
+  /** Estimates task `task`'s Fisher (on `inputs` when given) and merges it into the quadratic. */
+  const addFisher = (ctx: TaskContext, task: number, inputs: Dataset | undefined) => {
+    const started = performance.now();
+    const result = diagonalFisher(ctx.learner, ctx.scenario, task, {
+      samples: fisherSamples,
+      labels: fisherLabels,
+      random: ctx.random,
+      method: fisherMethod,
+      inputs,
+    });
+    fisherTimes.push({
+      task,
+      ms: performance.now() - started,
+      method: result.method,
+      samples: result.samples,
+      inputs: inputs === undefined ? 'own' : 'new task',
+    });
+    mergeTask(result.fisher, ctx);
+  };
+
+  /**
+   * A shared head that grew new outputs (class setting) has weights wider than their Fisher: the new
+   * outputs get a zero Fisher (nothing to keep) and their current values as anchor.
+   */
+  const fitShapes = (ctx: TaskContext) => {
+    for (const [key, fisher] of [...quadratic.fisher]) {
+      const weight = weightByKey(ctx.learner, key).read();
+      if (weight.shape.join('x') === fisher.shape.join('x')) continue;
+      const axis = weight.shape.length - 1;
+      const had = fisher.shape[axis];
+      const anchor = quadratic.anchor.get(key) as tf.Tensor;
+      const [f, a] = tf.tidy(() => {
+        const begin = weight.shape.map((_, i) => (i === axis ? had : 0));
+        const fresh = tf.slice(
+          weight,
+          begin,
+          weight.shape.map((d, i) => (i === axis ? d - had : d)),
+        );
+        return [tf.concat([fisher, tf.zerosLike(fresh)], axis), tf.concat([anchor, fresh], axis)];
+      });
+      tf.dispose([fisher, anchor]);
+      quadratic.fisher.set(key, f);
+      quadratic.anchor.set(key, a);
+    }
+  };
+
   const strategy: EwcStrategy = {
     name,
     needsOldData: false,
@@ -195,23 +249,23 @@ function makeEwc(name: 'ewc' | 'onlineEwc', options: OnlineEwcOptions): EwcStrat
       return term ? (term.add(quadratic.constant).mul(lambda / 2) as tf.Scalar) : undefined;
     },
 
+    prepareTask(ctx: TaskContext) {
+      if (lambda === 0) return;
+      fitShapes(ctx);
+      // Tasks learned before this strategy saw the learner (a trained model's own classifier, an
+      // earlier session without EWC): their Fisher, at the weights as they are now. It needs inputs
+      // only (labels are drawn from the model): the task's own when given as old data, else the new
+      // task's inputs seen through the old task's head.
+      for (let t = quadratic.tasks; t < ctx.task; t++) {
+        const own = exampleCount(ctx.scenario.tasks[t].train) > 0;
+        addFisher(ctx, t, own ? undefined : ctx.scenario.tasks[ctx.task].train);
+      }
+    },
+
     finishTask(ctx: TaskContext) {
       // λ = 0 is plain fine-tuning: no Fisher (and no random draws, so the data order is fine-tuning's too).
       if (lambda === 0) return;
-      const started = performance.now();
-      const result = diagonalFisher(ctx.learner, ctx.scenario, ctx.task, {
-        samples: fisherSamples,
-        labels: fisherLabels,
-        random: ctx.random,
-        method: fisherMethod,
-      });
-      fisherTimes.push({
-        task: ctx.task,
-        ms: performance.now() - started,
-        method: result.method,
-        samples: result.samples,
-      });
-      mergeTask(result.fisher, ctx);
+      addFisher(ctx, ctx.task, undefined);
     },
 
     penalty(ctx) {

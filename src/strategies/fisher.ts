@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { exampleCount, exampleSize } from '../data/dataset.js';
+import { exampleCount, exampleSize, type Dataset } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import type { Learner } from '../model/learner.js';
 import { permutation, type Random } from '../random.js';
@@ -50,6 +50,11 @@ export interface FisherOptions {
   method?: FisherMethod;
   /** Examples per backward pass in the vectorised way. Default 256. */
   chunk?: number;
+  /**
+   * The inputs to estimate it on, instead of the task's training set (labels unused: they are drawn
+   * from the model). E.g. another task's inputs when the task's own are gone.
+   */
+  inputs?: Dataset;
 }
 
 export interface FisherResult {
@@ -161,8 +166,7 @@ export function canVectorise(learner: Learner): boolean {
   return learner.beforeForward.length === 0 && denseChain(learner.trunk) !== null;
 }
 
-function batchOf(scenario: Scenario, task: number, rows: ArrayLike<number>): tf.Tensor {
-  const data = scenario.tasks[task].train;
+function batchOf(data: Dataset, rows: ArrayLike<number>): tf.Tensor {
   const size = exampleSize(data);
   const inputs = new Float32Array(rows.length * size);
   for (let i = 0; i < rows.length; i++) {
@@ -207,8 +211,13 @@ export function diagonalFisher(
   task: number,
   options: FisherOptions,
 ): FisherResult {
-  const data = scenario.tasks[task].train;
+  const data = options.inputs ?? scenario.tasks[task].train;
   const n = exampleCount(data);
+  if (n === 0) {
+    throw new OptionError(
+      `the Fisher of task ${task + 1} needs inputs, and it has none here; give its inputs (old data) or other inputs`,
+    );
+  }
   const count = Math.min(options.samples, n);
   const rows =
     count === n
@@ -221,7 +230,7 @@ export function diagonalFisher(
   const labels = new Int32Array(count);
   for (let start = 0; start < count; start += chunk) {
     const part = rows.subarray(start, Math.min(count, start + chunk));
-    const probs = tf.tidy(() => tf.softmax(learner.logits(batchOf(scenario, task, part), task, task)));
+    const probs = tf.tidy(() => tf.softmax(learner.logits(batchOf(data, part), task, task)));
     const values = probs.dataSync() as Float32Array;
     probs.dispose();
     labels.set(pickLabels(values, outputs, options.labels, options.random), start);
@@ -231,7 +240,13 @@ export function diagonalFisher(
   const method = options.method ?? 'auto';
   // A strategy's forward hooks (e.g. masks) may change what the trunk computes: then go through the
   // learner's own forward pass, one sample at a time.
-  const chain = method === 'perSample' || learner.beforeForward.length > 0 ? null : denseChain(learner.trunk);
+  const headLayers = learner.heads[headIndex(learner.layout, task)].layers.filter(
+    (l) => l.getClassName() !== 'InputLayer',
+  );
+  const chain =
+    method === 'perSample' || learner.beforeForward.length > 0 || headLayers.length !== 1
+      ? null
+      : denseChain(learner.trunk);
   if (method === 'vectorised' && !chain) {
     throw new OptionError(
       'the vectorised Fisher needs a trunk that is a chain of Dense and weightless layers and no forward ' +
@@ -248,8 +263,7 @@ export function diagonalFisher(
   const keyOf = new Map(params.map((p) => [p.weight, p.key]));
 
   if (chain) {
-    const h = headIndex(learner.layout, task);
-    const headStep = denseStep(learner.heads[h].layers[0]);
+    const headStep = denseStep(headLayers[0]);
     if (!headStep) throw new OptionError('the head is not a Dense layer');
     const dense = [...chain.filter((s): s is DenseStep => s.kind === 'dense'), headStep];
     for (let start = 0; start < count; start += chunk) {
@@ -258,7 +272,7 @@ export function diagonalFisher(
       const inputs: tf.Tensor[] = [];
       try {
         tf.tidy(() => {
-          const x = batchOf(scenario, task, part);
+          const x = batchOf(data, part);
           const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + m), 'int32'), outputs);
           // A zero added to each Dense layer's pre-activation: the gradient with respect to it is, row by
           // row, each example's own gradient there.
@@ -302,7 +316,7 @@ export function diagonalFisher(
     const variables = params.map((p) => p.weight.read() as tf.Variable);
     for (let i = 0; i < count; i++) {
       tf.tidy(() => {
-        const x = batchOf(scenario, task, [rows[i]]);
+        const x = batchOf(data, [rows[i]]);
         const label = labels[i];
         const { grads } = tf.variableGrads(() => {
           const logits = learner.headLogits(learner.features(x, task, false), task, task);

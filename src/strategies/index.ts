@@ -183,6 +183,12 @@ export const registry: readonly StrategyEntry[] = [
         kind: 'integer',
         description: 'epochs retraining the kept weights after pruning (default 1)',
       },
+      {
+        name: 'distillEpochs',
+        kind: 'integer',
+        description:
+          "for an adopted model's own task (no data): epochs distilling its answers back after pruning it, on the new task's inputs (default 1)",
+      },
     ],
     create: (o) => packnet(o as PacknetOptions),
   },

@@ -20,6 +20,12 @@ export interface PacknetOptions extends StepOptions {
   pruneRatio?: number;
   /** Epochs of retraining the kept weights after pruning. Default 1. */
   retrainEpochs?: number;
+  /**
+   * For tasks the learner had before PackNet saw it (a trained model's own classifier, whose data is
+   * gone): after pruning them by magnitude, epochs retraining their kept weights to give the answers
+   * they gave before pruning, on the new task's inputs (distillation, temperature 2). Default 1.
+   */
+  distillEpochs?: number;
 }
 
 /** PackNet, with what it can tell about the weights it hands out. */
@@ -36,7 +42,10 @@ export interface PacknetStrategy extends Strategy {
 /** Owner values fit a byte: 0 is free, 1..255 are tasks 0..254. */
 const maxTasks = 255;
 
-function checkOptions(pruneRatio: number, retrainEpochs: number): void {
+function checkOptions(pruneRatio: number, retrainEpochs: number, distillEpochs: number): void {
+  if (!Number.isInteger(distillEpochs) || distillEpochs < 0) {
+    throw new OptionError(`distillEpochs must be a whole number ≥ 0; got ${distillEpochs}`);
+  }
   if (!(pruneRatio > 0 && pruneRatio < 1)) {
     throw new OptionError(
       `pruneRatio must be between 0 and 1 (the fraction released per task); got ${pruneRatio}`,
@@ -89,7 +98,10 @@ function assignLargest(kernel: Float32Array, owner: Uint8Array, keep: number, ta
 export function packnet(options: PacknetOptions = {}): PacknetStrategy {
   const pruneRatio = options.pruneRatio ?? 0.5;
   const retrainEpochs = options.retrainEpochs ?? 1;
-  checkOptions(pruneRatio, retrainEpochs);
+  const distillEpochs = options.distillEpochs ?? 1;
+  checkOptions(pruneRatio, retrainEpochs, distillEpochs);
+  /** While an adopted task is distilled: its heads' soft answers on the new task's inputs, before pruning. */
+  let distilled: { heads: number[]; targets: tf.Tensor2D[] } | null = null;
   let learner: Learner | undefined;
   let attachment: MaskAttachment | undefined;
   let owner: Uint8Array[] = [];
@@ -185,10 +197,67 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
     }
   }
 
+  /** T of the adopted tasks' distillation. */
+  const temperature = 2;
+
+  /**
+   * The learner had tasks 0..t−1 before PackNet saw it (a trained model's own classifier): they share
+   * the whole trunk. Prune it for them as for one PackNet task (the largest weights kept, owner 1), then
+   * distil their answers back into the kept weights on the new task's inputs, since their data is gone.
+   */
+  async function adopt(ctx: TaskContext): Promise<void> {
+    const old = Array.from({ length: ctx.task }, (_, t) => t);
+    const data = ctx.scenario.tasks[ctx.task].train;
+    if (distillEpochs > 0) {
+      const size = data.inputs.length / Math.max(1, data.shape[0]);
+      const targets = old.map((t) => {
+        const parts: tf.Tensor2D[] = [];
+        for (let start = 0; start < data.shape[0]; start += 512) {
+          const count = Math.min(512, data.shape[0] - start);
+          parts.push(
+            tf.tidy(() => {
+              const x = tf.tensor(data.inputs.subarray(start * size, (start + count) * size), [
+                count,
+                ...data.shape.slice(1),
+              ]);
+              return tf.softmax(ctx.learner.logits(x, t, ctx.task - 1).div(temperature)) as tf.Tensor2D;
+            }),
+          );
+        }
+        const all = tf.concat(parts, 0) as tf.Tensor2D;
+        tf.dispose(parts);
+        return all;
+      });
+      distilled = { heads: old, targets };
+    }
+    tf.tidy(() => {
+      layers().forEach((layer, i) => {
+        const variable = layer.maskedWeight;
+        const values = variable.read().dataSync().slice() as Float32Array;
+        const total = owner[i].length;
+        const released = assignLargest(values, owner[i], total - Math.round(total * pruneRatio), 0);
+        for (const j of released) values[j] = 0;
+        variable.write(tf.tensor(values, variable.shape as number[]));
+      });
+    });
+    tasksDone = ctx.task;
+    inference.forget();
+    if (distilled === null) return;
+    setTraining((o) => o === 1);
+    try {
+      const kernels = layers().map((l) => l.maskedWeight.read() as tf.Variable);
+      await ctx.fit({ name: 'distil', epochs: distillEpochs, variables: kernels, classification: false });
+    } finally {
+      endTraining();
+      tf.dispose(distilled.targets);
+      distilled = null;
+    }
+  }
+
   const strategy: PacknetStrategy = {
     name: 'packnet',
     needsOldData: false,
-    options: { ...stepOptions(options), pruneRatio, retrainEpochs },
+    options: { ...stepOptions(options), pruneRatio, retrainEpochs, distillEpochs },
 
     attach(target: Learner) {
       if (learner === target) return;
@@ -212,7 +281,7 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
       attachment = attached;
     },
 
-    prepareTask(ctx: TaskContext) {
+    async prepareTask(ctx: TaskContext) {
       if (ctx.learner.setting !== 'task') {
         throw new OptionError(
           `packnet picks each task's weights by the task's identity, so it needs the task setting; the learner is ${ctx.learner.setting}-incremental: use --setting task`,
@@ -231,6 +300,7 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
               'or a wider trunk',
           );
         }
+        if (tasksDone < ctx.task) await adopt(ctx);
         before = ctx.learner.trunk.weights.map((w) => w.read().dataSync().slice() as Float32Array);
       }
       // The first task trains every weight; later ones only the free weights.
@@ -239,6 +309,22 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
     },
 
     trainableVariables: variables,
+
+    extraLoss(ctx: TaskContext, batch) {
+      if (distilled === null) return undefined;
+      // T² · KL-free distillation: −T² Σ_j y'_j log ŷ'_j, averaged over examples and adopted tasks.
+      const rows = tf.tensor1d(batch.indices, 'int32');
+      const { heads, targets } = distilled;
+      let total: tf.Scalar | undefined;
+      heads.forEach((t, k) => {
+        const now = ctx.learner.headLogits(batch.features, t, t);
+        const y = tf.gather(targets[k], rows);
+        const term = tf.sum(tf.mul(y, tf.logSoftmax(now.div(temperature)))) as tf.Scalar;
+        total = total ? (total.add(term) as tf.Scalar) : term;
+      });
+      const scale = (-temperature * temperature) / (batch.indices.length * heads.length);
+      return (total as tf.Scalar).mul(scale) as tf.Scalar;
+    },
 
     async finishTask(ctx: TaskContext) {
       endTraining();

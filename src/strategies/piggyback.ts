@@ -137,6 +137,8 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
         );
       }
       strategy.attach(ctx.learner);
+      // Tasks the learner had before piggyback saw it (a trained model's own classifier) use the whole trunk.
+      while (masks.length < ctx.task) masks.push(null);
       inference.forget();
       tf.dispose(scores);
       scores = [];

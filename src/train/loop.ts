@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import { exampleCount, exampleSize } from '../data/dataset.js';
-import { DivergenceError, OptionError } from '../errors.js';
+import { exampleCount, exampleSize, validateDataset, type Dataset } from '../data/dataset.js';
+import { DataError, DivergenceError, OptionError, TaskError } from '../errors.js';
 import { accuracyRow, taskAccuracy } from '../eval/evaluate.js';
 import { metrics } from '../eval/metrics.js';
 import type { Learner } from '../model/learner.js';
 import { seededRandom, shuffleInPlace, type Random } from '../random.js';
 import { checkCount } from '../scenarios/options.js';
-import { headIndex, taskTargets, type Scenario } from '../scenarios/types.js';
+import { headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
 import { version } from '../version.js';
 import { makeOptimizer } from './optimizers.js';
 import type { RunResult } from './result.js';
@@ -111,7 +111,7 @@ class TaskRun implements TaskContext {
     readonly task: number,
     readonly random: Random,
     private readonly strategy: Strategy,
-    private readonly options: TrainOptions & { batchSize: number },
+    private readonly options: TrainOptions & { batchSize: number; taskTotal?: number },
   ) {
     this.targets = scenario.tasks.map((_, t) => taskTargets(scenario, t, 'train'));
   }
@@ -159,9 +159,15 @@ class TaskRun implements TaskContext {
             () => {
               const features = learner.features(x, this.task, true);
               const batch: Batch = { x, features, tasks, indices, targets };
-              const base = classificationLoss(learner, batch, this.task);
+              const base =
+                phase.classification === false ? undefined : classificationLoss(learner, batch, this.task);
               const extra = phase.extraLoss === false ? undefined : strategy.extraLoss?.(this, batch);
-              return extra ? base.add(extra) : base;
+              if (!base && !extra) {
+                throw new OptionError(
+                  `the phase '${phase.name}' has no loss: it needs a classification or an extra loss`,
+                );
+              }
+              return base && extra ? base.add(extra) : ((base ?? extra) as tf.Scalar);
             },
             true,
             variables,
@@ -188,7 +194,7 @@ class TaskRun implements TaskContext {
           const seconds = (performance.now() - started) / 1000;
           this.options.onProgress?.({
             task: this.task,
-            tasks: scenario.tasks.length,
+            tasks: this.options.taskTotal ?? scenario.tasks.length,
             phase: phase.name,
             epoch,
             epochs,
@@ -214,6 +220,267 @@ class TaskRun implements TaskContext {
   }
 }
 
+/** A task to learn: its name and classes, training data and (optionally) test data. */
+export interface NewTask {
+  /** A name unique among the learner's tasks, e.g. 'digits' or 'sausages'. */
+  readonly name: string;
+  readonly train: Dataset;
+  /** Test data, measured after learning (and by later tasks, while it is given to them as old data). */
+  readonly test?: Dataset;
+  /**
+   * The label values that are this task's classes, in output order. Default: every label found in
+   * its training and test data, in increasing order.
+   */
+  readonly classes?: readonly number[];
+  /** Where the data came from, kept in the learner's history (e.g. 'mnist:5-9', a folder path). */
+  readonly source?: string;
+}
+
+/** Data of a task the learner already learned, given back to a later task. */
+export interface OldTaskData {
+  /** Training data: joint trains on it; EWC's Fisher for an adopted task reads its inputs (labels unused). */
+  readonly train?: Dataset;
+  /** Test data: its accuracy is measured again after the new task. */
+  readonly test?: Dataset;
+}
+
+export interface LearnOptions extends Omit<TrainOptions, 'onTaskEnd'> {
+  /** Earlier tasks' data by task name, for the strategies that need or can use it, and for testing them again. */
+  readonly oldData?: Readonly<Record<string, OldTaskData>>;
+}
+
+/** What learning one task gave. */
+export interface LearnResult {
+  /** The new task's index in the learner. */
+  readonly task: number;
+  /**
+   * Test accuracy on every task learned so far after this one, in task order; null where no test data
+   * was at hand (an old task whose data was not given back).
+   */
+  readonly accuracies: readonly (number | null)[];
+  /** Wall time of the task, the strategy's work before and after included, in ms. */
+  readonly trainMs: number;
+  readonly steps: number;
+  readonly msPerStep: number;
+  /** True when the abort signal stopped training early (what was learned is kept). */
+  readonly stopped: boolean;
+}
+
+interface Budget {
+  epochs: number | null;
+  iterations: number | null;
+  batchSize: number;
+  seed: number;
+}
+
+function checkBudget(options: TrainOptions): Budget {
+  const epochs = options.iterations === undefined ? checkCount('epochs', options.epochs ?? 4, 1) : null;
+  const iterations =
+    options.iterations === undefined ? null : checkCount('iterations', options.iterations, 1);
+  const batchSize = checkCount('batchSize', options.batchSize ?? 128, 1);
+  const seed = options.seed ?? 0;
+  if (!Number.isInteger(seed)) throw new OptionError(`seed must be a whole number; got ${seed}`);
+  return { epochs, iterations, batchSize, seed };
+}
+
+const emptyDataset = (shape: readonly number[]): Dataset => ({
+  inputs: new Float32Array(0),
+  shape: [0, ...shape],
+  labels: new Int32Array(0),
+  classNames: [],
+});
+
+/**
+ * Trains task `task` of `scenario` (the learner's layout with data) and marks it learned: the one code
+ * path under both `learn` and `train`. A diverging task leaves the weights as they were before it.
+ */
+async function trainTask(
+  learner: Learner,
+  scenario: Scenario,
+  task: number,
+  strategy: Strategy,
+  random: Random,
+  budget: Budget,
+  options: TrainOptions & { taskTotal?: number },
+): Promise<{ run: TaskRun; ms: number }> {
+  const started = performance.now();
+  const run = new TaskRun(learner, scenario, task, random, strategy, {
+    ...options,
+    batchSize: budget.batchSize,
+  });
+  const before = snapshot(learner);
+  try {
+    await strategy.prepareTask?.(run);
+    const tasks = strategy.trainingTasks?.(run) ?? [task];
+    await run.run({
+      name: 'train',
+      epochs: budget.epochs ?? 1,
+      iterations: budget.iterations ?? undefined,
+      tasks,
+    });
+    await strategy.finishTask?.(run);
+  } catch (error) {
+    if (error instanceof DivergenceError) restore(learner, before);
+    throw error;
+  } finally {
+    tf.dispose(before);
+  }
+  learner.trainedTasks = task + 1;
+  return { run, ms: performance.now() - started };
+}
+
+/** The label values of a new task: the ones given, or every label in its data. */
+function classesOf(task: NewTask): number[] {
+  if (task.classes !== undefined) return [...task.classes];
+  const found = new Set<number>();
+  for (const d of [task.train, task.test]) if (d) for (const y of d.labels) found.add(y);
+  return [...found].sort((a, b) => a - b);
+}
+
+function checkTaskData(learner: Learner, what: string, d: Dataset, classes: readonly number[]): void {
+  validateDataset(d, what);
+  const shape = d.shape.slice(1);
+  if (shape.join('x') !== learner.layout.inputShape.join('x')) {
+    throw new DataError(
+      `${what} has examples of shape [${shape.join(', ')}]; the learner takes [${learner.layout.inputShape.join(', ')}]: ` +
+        'load the data at that size (image folders and IDX files are resized on loading when asked)',
+    );
+  }
+  const known = new Set(classes);
+  for (let i = 0; i < d.labels.length; i++) {
+    if (!known.has(d.labels[i])) {
+      throw new DataError(
+        `${what} has label ${d.labels[i]} at index ${i}, which is not one of the task's classes (${classes.join(', ')})`,
+      );
+    }
+  }
+}
+
+/**
+ * Learns one new task onto `learner`, whatever it has learned before (nothing, a trained model's own
+ * classifier, tasks of an earlier session), and grows it: a new head (task setting), new outputs beside
+ * the old ones (class setting) or the same head (domain setting). Then tests every task whose test data
+ * is at hand and adds a record to the learner's history. Give the same `strategy` object for every task
+ * of a learner: it carries what the method keeps between tasks (Fisher, masks…), and it is saved with
+ * the learner.
+ *
+ * ```ts
+ * const l = learner({ backbone: { kind: 'mlp', hidden: [400] }, inputShape: [28, 28, 1] });
+ * const s = strategies.lwf();
+ * await learn(l, { name: 'digits 0-4', train: old.train, test: old.test }, s, { epochs: 2 });
+ * const r = await learn(l, { name: 'digits 5-9', train: now.train, test: now.test }, s, { epochs: 2 });
+ * console.log(r.accuracies); // [old task, new task]
+ * ```
+ */
+export async function learn(
+  learner: Learner,
+  task: NewTask,
+  strategy: Strategy,
+  options: LearnOptions = {},
+): Promise<LearnResult> {
+  const budget = checkBudget(options);
+  if (typeof task.name !== 'string' || task.name.trim() === '') {
+    throw new OptionError('a task needs a name: learn(learner, { name: "digits", train, test }, strategy)');
+  }
+  const learned = learner.layout.tasks.slice(0, learner.trainedTasks);
+  if (learned.some((t) => t.name === task.name)) {
+    throw new TaskError(
+      `the learner has already learned a task named '${task.name}'; give the new task another name ` +
+        `(its tasks: ${learned.map((t) => t.name).join(', ')})`,
+    );
+  }
+  const classes = classesOf(task);
+  if (classes.length < 2 && learner.setting !== 'class') {
+    throw new DataError(
+      `task '${task.name}' has ${classes.length} class; a task needs at least 2 classes to learn to tell apart ` +
+        '(in the class setting one new class per task is allowed)',
+    );
+  }
+  if (classes.length < 1) throw new DataError(`task '${task.name}' has no examples`);
+  checkTaskData(learner, `task '${task.name}' training data`, task.train, classes);
+  if (exampleCount(task.train) === 0) {
+    throw new DataError(`task '${task.name}' has no training examples; give it some`);
+  }
+  if (task.test) checkTaskData(learner, `task '${task.name}' test data`, task.test, classes);
+  const old = options.oldData ?? {};
+  for (const name of Object.keys(old)) {
+    if (!learned.some((t) => t.name === name)) {
+      throw new TaskError(
+        `oldData names the task '${name}', which the learner has not learned; its tasks: ${learned.map((t) => t.name).join(', ') || 'none'}`,
+      );
+    }
+  }
+  if (strategy.needsOldData) {
+    const missing = learned.filter(
+      (t) => !(old[t.name]?.train && exampleCount(old[t.name].train as Dataset) > 0),
+    );
+    if (missing.length > 0) {
+      throw new OptionError(
+        `${strategy.name} trains on every earlier task's data too, and none was given for ${missing.map((t) => `'${t.name}'`).join(', ')}; ` +
+          `pass it as learn(…, { oldData: { '${missing[0].name}': { train } } }) (on the command line: --old-data '${missing[0].name}=DATA'), ` +
+          'or pick a strategy that does without it (lwf, ewc, featureExtraction…)',
+      );
+    }
+  }
+  const layout: TaskLayout = {
+    name: task.name,
+    classes,
+    classNames: classes.map((c) => task.train.classNames[c] ?? String(c)),
+  };
+  // The learner may have been built for a scenario whose next task this is; otherwise it grows.
+  let index = learner.trainedTasks;
+  const planned = learner.layout.tasks[index];
+  if (planned === undefined) index = learner.addTask(layout);
+  else if (planned.name !== layout.name || planned.classes.join() !== classes.join()) {
+    throw new TaskError(
+      `the learner was built expecting task '${planned.name}' (classes ${planned.classes.join(', ')}) next; ` +
+        `learn that one, or build the learner without a scenario to add any task`,
+    );
+  }
+  for (const [name, d] of Object.entries(old)) {
+    const t = learned.find((k) => k.name === name) as TaskLayout;
+    if (d.train) checkTaskData(learner, `old data of '${name}' (training)`, d.train, t.classes);
+    if (d.test) checkTaskData(learner, `old data of '${name}' (test)`, d.test, t.classes);
+  }
+  const scenario: Scenario = {
+    name: learner.layout.name,
+    setting: learner.setting,
+    inputShape: learner.layout.inputShape,
+    tasks: learner.layout.tasks.map((t, i) => {
+      if (i === index)
+        return { ...t, train: task.train, test: task.test ?? emptyDataset(learner.layout.inputShape) };
+      const data = old[t.name] ?? {};
+      return {
+        ...t,
+        train: data.train ?? emptyDataset(learner.layout.inputShape),
+        test: data.test ?? emptyDataset(learner.layout.inputShape),
+      };
+    }),
+  };
+  // Each task's own stream of random numbers, from the seed and its index: the same whether the learner
+  // went on in memory or was saved and loaded in between.
+  const random = seededRandom(budget.seed ^ Math.imul(index, 0x9e3779b1));
+  const { run, ms } = await trainTask(learner, scenario, index, strategy, random, budget, options);
+  const accuracies = scenario.tasks
+    .slice(0, index + 1)
+    .map((t, j) => (exampleCount(t.test) === 0 ? null : taskAccuracy(learner, scenario, j, index)));
+  learner.history[index] = {
+    name: task.name,
+    source: task.source ?? '',
+    accuracies,
+    learnedAt: new Date().toISOString(),
+    strategy: strategy.name,
+  };
+  return {
+    task: index,
+    accuracies,
+    trainMs: ms,
+    steps: run.steps,
+    msPerStep: run.steps === 0 ? 0 : run.stepMs / run.steps,
+    stopped: run.stopped,
+  };
+}
+
 function checkScenario(learner: Learner, scenario: Scenario): void {
   if (scenario.setting !== learner.setting) {
     throw new OptionError(
@@ -221,13 +488,22 @@ function checkScenario(learner: Learner, scenario: Scenario): void {
         'build the learner for this scenario',
     );
   }
+  if (learner.trainedTasks !== 0) {
+    throw new OptionError(
+      `this learner has already learned ${learner.trainedTasks} task(s); train runs a whole scenario from the start: ` +
+        'build a fresh learner, or add tasks to this one with learn(learner, task, strategy)',
+    );
+  }
+  if (learner.taskCount === 0) {
+    // Tasks to come: make room for the scenario's tasks now, so that every task can be tested from the start.
+    for (const t of scenario.tasks) learner.addTask(t);
+  }
   if (scenario.tasks.length !== learner.taskCount) {
     throw new OptionError(
       `the learner was built for ${learner.taskCount} tasks but the scenario has ${scenario.tasks.length}; ` +
         'build the learner for this scenario',
     );
   }
-  // Building the learner already checked the input shape against the scenario's layout.
   for (const [t, task] of scenario.tasks.entries()) {
     const shape = task.train.shape.slice(1).join('x');
     if (shape !== learner.layout.inputShape.join('x') || task.test.shape.slice(1).join('x') !== shape) {
@@ -239,8 +515,8 @@ function checkScenario(learner: Learner, scenario: Scenario): void {
 }
 
 /**
- * Learns the scenario's tasks in order with one strategy, testing every task after each one, and
- * returns the accuracy matrix, the metrics and the costs.
+ * Learns the scenario's tasks in order with one strategy (`learn`'s own training, task after task),
+ * testing every task after each one, and returns the accuracy matrix, the metrics and the costs.
  *
  * ```ts
  * const s = await scenarios.splitMnist({ tasks: 5, setting: 'task' });
@@ -255,18 +531,9 @@ export async function train(
   strategy: Strategy,
   options: TrainOptions = {},
 ): Promise<RunResult> {
-  const epochs = options.iterations === undefined ? checkCount('epochs', options.epochs ?? 4, 1) : null;
-  const iterations =
-    options.iterations === undefined ? null : checkCount('iterations', options.iterations, 1);
-  const batchSize = checkCount('batchSize', options.batchSize ?? 128, 1);
-  const seed = options.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new OptionError(`seed must be a whole number; got ${seed}`);
+  const budget = checkBudget(options);
+  const { epochs, iterations, batchSize, seed } = budget;
   checkScenario(learner, scenario);
-  if (learner.trainedTasks !== 0) {
-    throw new OptionError(
-      `this learner has already learned ${learner.trainedTasks} task(s); build a fresh learner for a new run`,
-    );
-  }
   const random = seededRandom(seed);
   const initialAccuracy = scenario.tasks.map((_, j) => taskAccuracy(learner, scenario, j, j));
   const accuracyMatrix: number[][] = [];
@@ -275,27 +542,20 @@ export async function train(
   let stepMs = 0;
   let stopped = false;
   for (let task = 0; task < scenario.tasks.length && !stopped; task++) {
-    const started = performance.now();
-    const run = new TaskRun(learner, scenario, task, random, strategy, { ...options, batchSize });
-    const before = snapshot(learner);
-    try {
-      await strategy.prepareTask?.(run);
-      const tasks = strategy.trainingTasks?.(run) ?? [task];
-      await run.run({ name: 'train', epochs: epochs ?? 1, iterations: iterations ?? undefined, tasks });
-      stopped = run.stopped;
-      await strategy.finishTask?.(run);
-    } catch (error) {
-      if (error instanceof DivergenceError) restore(learner, before);
-      throw error;
-    } finally {
-      tf.dispose(before);
-    }
-    learner.trainedTasks = task + 1;
-    trainMs.push(performance.now() - started);
+    const { run, ms } = await trainTask(learner, scenario, task, strategy, random, budget, options);
+    stopped = run.stopped;
+    trainMs.push(ms);
     steps += run.steps;
     stepMs += run.stepMs;
     const row = accuracyRow(learner, scenario, task);
     accuracyMatrix.push(row);
+    learner.history[task] = {
+      name: scenario.tasks[task].name,
+      source: scenario.name,
+      accuracies: row.slice(0, task + 1),
+      learnedAt: new Date().toISOString(),
+      strategy: strategy.name,
+    };
     options.onTaskEnd?.(task, row);
   }
   const testStart = performance.now();

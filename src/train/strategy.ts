@@ -40,11 +40,17 @@ export interface Phase {
   readonly variables?: tf.Variable[];
   /** Add the strategy's `extraLoss`. Default true. */
   readonly extraLoss?: boolean;
+  /** Add the cross-entropy of the current task's labels. Default true (false: e.g. distillation alone). */
+  readonly classification?: boolean;
 }
 
 /** What a strategy sees of the task being learned. */
 export interface TaskContext {
   readonly learner: Learner;
+  /**
+   * Every task the learner knows, with its data. Earlier tasks whose data was not given (a loaded or
+   * adopted learner, old data no longer kept) have empty training and test sets.
+   */
   readonly scenario: Scenario;
   /** The index of the task being learned. */
   readonly task: number;

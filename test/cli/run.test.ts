@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunResult } from '../../src/train/result.js';
-import { loadLearner } from '../../src/model/save.js';
+import { loadLearner } from '../../src/persist/save.js';
 import { testBackend } from '../helpers.js';
 
 const exec = promisify(execFile);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ModelError } from '../../src/errors.js';
 import { buildBackbone } from '../../src/model/backbones.js';
-import { fileHandler } from '../../src/model/io.js';
+import { fileHandler } from '../../src/persist/io.js';
 import { Learner } from '../../src/model/learner.js';
 import {
   InferenceKernels,

@@ -5,7 +5,7 @@ import { subset } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { ModelError } from '../../src/errors.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
-import { fileHandler } from '../../src/model/io.js';
+import { fileHandler } from '../../src/persist/io.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -107,7 +107,7 @@ test('predict refuses untrained tasks, a missing task and inputs of the wrong sh
   );
   assert.throws(
     () => l.predict(x, 5),
-    /task 5 has not been trained; trained tasks are 0..1 of 2 in the scenario/,
+    /task 5 has not been learned; its tasks are: task 1 \(0, 1, 2, 3, 4\), task 2 \(5, 6, 7, 8, 9\)/,
   );
   const wrong = tf.zeros([3, 784]);
   assert.throws(

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { PersistenceError } from '../errors.js';
 import { settings, type ScenarioLayout } from '../scenarios/types.js';
+import type { TaskRecord } from '../model/learner.js';
 import { version } from '../version.js';
 import type { Strategy } from '../train/strategy.js';
-import { packBits, unpackBits } from './masked.js';
+import { packBits, unpackBits } from '../model/masked.js';
 
 /**
  * The learner's one-folder save format, without the file system: the names, the manifest's shape and
@@ -42,6 +43,10 @@ export interface Manifest {
   trainedTasks: number;
   pretrained: boolean;
   heads: number;
+  /** Seeds the heads the learner makes for new tasks (absent in saves before sessions: 0). */
+  headSeed?: number;
+  /** One record per learned task: its data's source and the accuracy row measured after it. */
+  history?: TaskRecord[];
   strategy: {
     name: string;
     options: Record<string, number | string | boolean>;
@@ -183,7 +188,9 @@ export function checkManifest(json: unknown, where: string): Manifest {
     !Array.isArray(scenario.inputShape) ||
     !Array.isArray(m.files) ||
     typeof m.trainedTasks !== 'number' ||
-    typeof m.heads !== 'number'
+    typeof m.heads !== 'number' ||
+    (m.history !== undefined && !Array.isArray(m.history)) ||
+    (m.headSeed !== undefined && !Number.isInteger(m.headSeed))
   ) {
     throw new PersistenceError(
       `${where} lacks fields a saved learner has; the save is damaged: save the learner again`,

@@ -4,13 +4,13 @@ import * as fs from 'node:fs/promises';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { OptionError, PersistenceError } from '../errors.js';
-import { layoutOf } from '../scenarios/types.js';
+import { headSizes, layoutOf } from '../scenarios/types.js';
 import { strategyEntry } from '../strategies/index.js';
 import type { Strategy } from '../train/strategy.js';
 import { version } from '../version.js';
 import { fileHandler, writeDurably } from './io.js';
-import { Learner, type LoadedLearner } from './learner.js';
-import { maskedLayers } from './masked.js';
+import { Learner } from '../model/learner.js';
+import { maskedLayers } from '../model/masked.js';
 import {
   decode,
   encodeState,
@@ -21,9 +21,15 @@ import {
   type FileEntry,
   type Manifest,
   checkManifest,
-} from './save-format.js';
+} from './format.js';
 
 export { learnerFormatVersion };
+
+/** A learner loaded from a folder, with the strategy it was trained with (when it was saved with one). */
+export interface LoadedLearner {
+  learner: Learner;
+  strategy: Strategy | undefined;
+}
 
 /**
  * Saving a learner, with the state of the strategy that trained it, as one folder:
@@ -99,6 +105,8 @@ async function writeInto(folder: string, learner: Learner, strategy: Strategy | 
     trainedTasks: learner.trainedTasks,
     pretrained: learner.pretrained,
     heads: learner.heads.length,
+    headSeed: learner.headSeed,
+    history: learner.history.slice(0, learner.trainedTasks),
     strategy: strategyEntryOut,
     files,
   };
@@ -122,7 +130,7 @@ export async function saveLearner(path: string, learner: Learner, strategy?: Str
   if (strategy === undefined && maskedLayers(learner.trunk).length > 0) {
     throw new PersistenceError(
       "this learner's trunk is masked per task by its strategy, and the masks live in the strategy: " +
-        'pass it too, learner.save(path, strategy)',
+        'pass it too, saveLearner(path, learner, strategy)',
     );
   }
   const info = await fs.stat(target).catch(() => undefined);
@@ -241,17 +249,21 @@ export async function loadLearner(path: string): Promise<LoadedLearner> {
   let learner: Learner | undefined;
   let strategy: Strategy | undefined;
   try {
-    learner = new Learner(trunk, manifest.scenario, { pretrained: manifest.pretrained });
-    if (learner.heads.length !== manifest.heads) {
+    for (let i = 0; i < manifest.heads; i++) {
+      loaded.push(await loadModel(join(folder, 'heads', String(i + 1)), `head ${i + 1}`));
+    }
+    learner = new Learner(trunk, manifest.scenario, {
+      pretrained: manifest.pretrained,
+      seed: manifest.headSeed ?? 0,
+      heads: loaded,
+    });
+    const expected = manifest.scenario.tasks.length === 0 ? 0 : headSizes(manifest.scenario).length;
+    if (manifest.heads !== expected) {
       throw new PersistenceError(
-        `${folder} holds ${manifest.heads} heads but its scenario needs ${learner.heads.length}; the save is damaged`,
+        `${folder} holds ${manifest.heads} heads but its tasks need ${expected}; the save is damaged: save the learner again`,
       );
     }
-    for (const [i, head] of learner.heads.entries()) {
-      const saved = await loadModel(join(folder, 'heads', String(i + 1)), `head of task ${i + 1}`);
-      loaded.push(saved);
-      head.setWeights(saved.getWeights());
-    }
+    learner.history.push(...(manifest.history ?? []));
     learner.trainedTasks = manifest.trainedTasks;
     if (manifest.strategy !== null) {
       strategy = await rebuildStrategy(folder, manifest.strategy);
@@ -261,11 +273,12 @@ export async function loadLearner(path: string): Promise<LoadedLearner> {
   } catch (e) {
     strategy?.dispose?.();
     if (learner) learner.dispose();
-    else trunk.dispose();
+    else {
+      trunk.dispose();
+      for (const m of loaded) m.dispose();
+    }
     if (e instanceof PersistenceError) throw e;
     throw new PersistenceError(`cannot load the learner from ${folder}: ${reason(e)}`);
-  } finally {
-    for (const m of loaded) m.dispose();
   }
 }
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PersistenceError } from '../../src/errors.js';
 import { Learner, learner } from '../../src/model/learner.js';
-import { loadLearner, saveLearner } from '../../src/model/save.js';
+import { loadLearner, saveLearner } from '../../src/persist/save.js';
 import type { Scenario } from '../../src/scenarios/types.js';
 import { registry, strategyEntry } from '../../src/strategies/index.js';
 import { train } from '../../src/train/loop.js';
@@ -64,8 +64,8 @@ for (const entry of registry) {
     // A strategy keeps the tensors of its last state(); count with them already there.
     const saved = strategy.state?.();
     const tensors = tf.memory().numTensors;
-    await model.save(path, strategy);
-    const loaded = await Learner.load(path);
+    await saveLearner(path, model, strategy);
+    const loaded = await loadLearner(path);
     assert.equal(loaded.strategy?.name, entry.name);
     assert.deepEqual(loaded.strategy?.options, strategy.options);
     assert.equal(loaded.learner.trainedTasks, 5);
@@ -96,8 +96,8 @@ test('a class-incremental learner (one shared head) saves and loads too', async 
   const strategy = strategyEntry('ewc').create({ fisherSamples: 16 });
   await train(model, s, strategy, { iterations: 4, batchSize: 32 });
   const path = join(folder, 'class');
-  await model.save(path, strategy);
-  const loaded = await Learner.load(path);
+  await saveLearner(path, model, strategy);
+  const loaded = await loadLearner(path);
   assert.equal(loaded.learner.heads.length, 1);
   assert.equal(loaded.learner.setting, 'class');
   const a = model.predict(x);
@@ -209,15 +209,15 @@ test('a failed save leaves the previous save whole, and a folder of other files 
   loaded.learner.dispose();
 
   await assert.rejects(
-    model.save(join(folder, 'no-strategy')),
-    /pass it too, learner\.save\(path, strategy\)/,
+    saveLearner(join(folder, 'no-strategy'), model),
+    /pass it too, saveLearner\(path, learner, strategy\)/,
   );
 
   const other = join(folder, 'photos');
   await rm(other, { recursive: true, force: true });
   await import('node:fs/promises').then((f) => f.mkdir(other));
   await writeFile(join(other, 'cat.jpg'), 'meow');
-  await assert.rejects(model.save(other, strategy), /holds files but no saved learner/);
+  await assert.rejects(saveLearner(other, model, strategy), /holds files but no saved learner/);
   assert.equal(await readFile(join(other, 'cat.jpg'), 'utf8'), 'meow');
   strategy.dispose?.();
   model.dispose();
@@ -227,7 +227,7 @@ test('a loaded learner saves again as it was loaded', async () => {
   for (const name of ['packnet', 'piggyback']) {
     const first = await loadLearner(join(folder, name));
     const again = join(folder, `${name}-again`);
-    await first.learner.save(again, first.strategy);
+    await saveLearner(again, first.learner, first.strategy);
     const second = await loadLearner(again);
     const a = predictions(first.learner);
     const b = predictions(second.learner);

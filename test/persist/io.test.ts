@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { fileHandler, registerFileRouter, type SaveFileSystem } from '../../src/model/io.js';
+import { fileHandler, registerFileRouter, type SaveFileSystem } from '../../src/persist/io.js';
 import { ModelError, PersistenceError } from '../../src/errors.js';
 import { leakedTensors, testBackend } from '../helpers.js';
 
