@@ -3,6 +3,11 @@ import { Command } from 'commander';
 import { UnforgetError } from '../errors.js';
 import { version } from '../version.js';
 import { compareCommand } from './compare.js';
+import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
+import { infoCommand } from './info.js';
+import { learnCommand } from './learn.js';
+import { predictCommand } from './predict.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
@@ -15,6 +20,11 @@ program.addCommand(runCommand());
 program.addCommand(compareCommand());
 program.addCommand(reportCommand());
 program.addCommand(serveCommand());
+program.addCommand(learnCommand());
+program.addCommand(evalCommand());
+program.addCommand(predictCommand());
+program.addCommand(exportCommand());
+program.addCommand(infoCommand());
 
 try {
   await program.parseAsync(process.argv);

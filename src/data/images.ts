@@ -214,3 +214,51 @@ export async function loadImageFolder(folder: string, options: ImageFolderOption
   };
   return { train: build(trainParts), test: build(testParts) };
 }
+
+/** An image file's size in pixels and whether it has colour (some pixel whose R, G and B differ). */
+export async function imageFileInfo(
+  path: string,
+): Promise<{ width: number; height: number; colour: boolean }> {
+  const image = decodeFile(path, await readFileOrFail(path));
+  let colour = false;
+  for (let p = 0; p < image.data.length && !colour; p += 4) {
+    colour = image.data[p] !== image.data[p + 1] || image.data[p + 1] !== image.data[p + 2];
+  }
+  return { width: image.width, height: image.height, colour };
+}
+
+/**
+ * One PNG or JPEG file prepared exactly as `loadImageFolder` prepares each image (grayscale or RGB,
+ * bilinear resize to `size`, values in [0, 1]): `size[0] × size[1] × channels` values, row-major.
+ */
+export async function loadImageFile(
+  path: string,
+  options: Pick<ImageFolderOptions, 'size' | 'channels'>,
+): Promise<Float32Array> {
+  checkOptions(options);
+  const [height, width] = options.size;
+  const image = decodeFile(path, await readFileOrFail(path));
+  const out = new Float32Array(height * width * options.channels);
+  toInput(image, height, width, options.channels, out);
+  return out;
+}
+
+async function readFileOrFail(path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    throw new DataError(`cannot read the image ${path}: ${(e as Error).message}`);
+  }
+}
+
+function decodeFile(path: string, bytes: Buffer): Rgba {
+  try {
+    const image = decode(bytes);
+    if (!(image.width > 0 && image.height > 0)) throw new Error('it has no pixels');
+    return image;
+  } catch (e) {
+    throw new DataError(
+      `${path} does not decode as an image (${(e as Error).message}); pass a PNG or JPEG file`,
+    );
+  }
+}
