@@ -9,6 +9,7 @@
  * estimate the Fisher on 50 examples. The JSON is keyed "<strategy>/<setting>", each with
  * { accuracyMatrix, initialAccuracy }; the numbers are written exactly (shortest round-trip doubles).
  */
+import * as tf from '@tensorflow/tfjs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,14 +44,15 @@ function sampledSplitMnist(k: number, setting: Setting): Scenario {
   );
 }
 
-interface Recorded {
+export interface Recorded {
   accuracyMatrix: number[][];
   initialAccuracy: number[];
+  /** After the last task: every task's logits on the first 4 test images of task 1, as float32 values. */
+  logits: number[][];
 }
 
-async function main(): Promise<void> {
-  const out = process.argv[2];
-  if (!out) throw new Error('usage: node --import tsx scripts/record-matrices.ts <out.json>');
+/** Runs every strategy in every setting it supports and returns what it recorded, keyed "<strategy>/<setting>". */
+export async function recordAll(log: (line: string) => void = () => undefined): Promise<Record<string, Recorded>> {
   await useBackend('cpu', null);
   const recorded: Record<string, Recorded> = {};
   for (const { name } of registry) {
@@ -61,16 +63,32 @@ async function main(): Promise<void> {
       const l = learner({ backbone: { kind: 'mlp', hidden: [32] }, scenario, seed: 3 });
       const strategy = strategyEntry(name).create(optionsOf[name] ?? {});
       const result = await train(l, scenario, strategy, { iterations: 6, batchSize: 32, seed: 5 });
+      const test = scenario.tasks[0].test;
+      const x = tf.tensor(test.inputs.subarray(0, 4 * 784), [4, 28, 28, 1]);
+      const logits = scenario.tasks.map((_, t) => {
+        const y = l.logits(x, t, scenario.tasks.length - 1);
+        const values = Array.from(y.dataSync());
+        y.dispose();
+        return values;
+      });
+      x.dispose();
       strategy.dispose?.();
       l.dispose();
       recorded[`${name}/${setting}`] = {
         accuracyMatrix: result.accuracyMatrix,
         initialAccuracy: result.initialAccuracy,
+        logits,
       };
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      console.error(`${name}/${setting}: ${seconds} s`);
+      log(`${name}/${setting}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
   }
+  return recorded;
+}
+
+async function main(): Promise<void> {
+  const out = process.argv[2];
+  if (!out) throw new Error('usage: node --import tsx scripts/record-matrices.ts <out.json>');
+  const recorded = await recordAll((line) => console.error(line));
   await mkdir(dirname(out), { recursive: true });
   // Laid out as the repository's Prettier would (so format:check passes), wherever it is written;
   // the numbers stay as JSON.stringify wrote them.
@@ -79,4 +97,4 @@ async function main(): Promise<void> {
   console.error(`wrote ${Object.keys(recorded).length} matrices to ${out}`);
 }
 
-await main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) await main();

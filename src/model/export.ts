@@ -27,7 +27,7 @@ export function exportTask(learner: Learner, task: number | string): tf.LayersMo
       const masked = isMasked(layer) && layer.transform !== null ? layer : null;
       return layer.weights.map((w) =>
         masked && w === masked.maskedWeight && masked.transform
-          ? masked.transform(w.read())
+          ? tf.clone(masked.transform(w.read()))
           : w.read().clone(),
       );
     }),
@@ -38,7 +38,8 @@ export function exportTask(learner: Learner, task: number | string): tf.LayersMo
   tf.dispose(effective);
   const head = learner.heads[headIndex(learner.layout, index)];
   const active = activeOutputs(learner.layout, index, seen);
-  // The class setting's head has room for classes not learned yet: keep the live outputs only.
+  // The class setting's head has room for classes not learned yet: keep the live outputs only. The
+  // head's last Dense layer gives probabilities (softmax), computed as the learner computes them.
   const headCopy = deserialize(head, active);
   tf.tidy(() => {
     const weights = head.getWeights();
@@ -56,7 +57,6 @@ export function exportTask(learner: Learner, task: number | string): tf.LayersMo
   let y = trunkCopy.apply(input) as tf.SymbolicTensor;
   if (y.shape.length !== 2) y = tf.layers.flatten({ name: 'features_flat' }).apply(y) as tf.SymbolicTensor;
   y = headCopy.apply(y) as tf.SymbolicTensor;
-  y = tf.layers.activation({ activation: 'softmax', name: 'probabilities' }).apply(y) as tf.SymbolicTensor;
   const name = learner.layout.tasks[index].name.replace(/[^A-Za-z0-9_-]+/g, '_');
   return tf.model({ inputs: input, outputs: y, name: `unforget_${name}` });
 }
@@ -68,10 +68,20 @@ export function exportTask(learner: Learner, task: number | string): tf.LayersMo
 function deserialize(model: tf.LayersModel, units?: number): tf.LayersModel {
   const config = JSON.parse(JSON.stringify(model.getConfig())) as tf.serialization.ConfigDict;
   if (units !== undefined) {
-    const layers = config.layers as unknown as { config: { units?: number } }[];
-    const last = layers[layers.length - 1].config;
-    if (last.units === undefined) throw new ModelError("the head's last layer has no units to narrow");
-    last.units = units;
+    const layers = config.layers as unknown as object[];
+    const last = layers[layers.length - 1] as unknown as {
+      className: string;
+      config: Record<string, unknown>;
+    };
+    if (last.className !== 'Dense')
+      throw new ModelError(`the head ends in a ${last.className} layer, not Dense`);
+    if (last.config.activation !== 'linear') {
+      throw new ModelError(
+        `the head's last Dense layer has activation '${String(last.config.activation)}'; it must give logits`,
+      );
+    }
+    last.config.units = units;
+    last.config.activation = 'softmax';
   }
   const className = model.getClassName();
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];

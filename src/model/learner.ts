@@ -232,7 +232,7 @@ export class Learner {
    * `seen + 1` tasks (only the class setting depends on it).
    */
   headLogits(features: tf.Tensor2D, task: number, seen = task): tf.Tensor2D {
-    const logits = this.heads[headIndex(this.layout, task)].apply(features) as tf.Tensor2D;
+    const logits = applyHead(this.heads[headIndex(this.layout, task)], features);
     const active = activeOutputs(this.layout, task, seen);
     return active === logits.shape[1] ? logits : logits.slice([0, 0], [-1, active]);
   }
@@ -318,6 +318,26 @@ export function learner(options: LearnerOptions): Learner {
   const random = seededRandom(options.seed ?? 0);
   const trunk = buildBackbone(options.backbone, layout.inputShape, childSeed(random));
   return new Learner(trunk, layout, { seed: childSeed(random) });
+}
+
+/**
+ * A head's logits for `features`. Its last Dense layer is computed as a product and then a bias added,
+ * the way TensorFlow.js computes a classifier ending in softmax, rather than fused (which some backends
+ * round differently): an adopted model's classifier then answers bit for bit as the model itself, and
+ * an exported task (ending in Dense + softmax) as the learner.
+ */
+export function applyHead(head: tf.LayersModel, features: tf.Tensor2D): tf.Tensor2D {
+  const layers = head.layers.filter((l) => l.getClassName() !== 'InputLayer');
+  const last = layers[layers.length - 1];
+  const linear = last.getClassName() === 'Dense' && last.getConfig().activation === 'linear';
+  if (!linear) return head.apply(features) as tf.Tensor2D;
+  return tf.tidy(() => {
+    let y: tf.Tensor = features;
+    for (const layer of layers.slice(0, -1)) y = layer.apply(y) as tf.Tensor;
+    const [kernel, bias] = last.weights;
+    y = tf.matMul(y as tf.Tensor2D, kernel.read() as tf.Tensor2D);
+    return (bias ? tf.add(y, bias.read()) : y) as tf.Tensor2D;
+  });
 }
 
 /**

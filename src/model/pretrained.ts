@@ -33,6 +33,23 @@ export interface PretrainedOptions {
   seed?: number;
 }
 
+/** A new layer of the registered class `className` built from `config`. */
+function layerFromConfig(className: string, config: tf.serialization.ConfigDict): tf.layers.Layer {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[className];
+  if (entry === undefined) throw new ModelError(`TensorFlow.js has no layer class '${className}' registered`);
+  return entry[1](
+    entry[0] as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+    JSON.parse(JSON.stringify(config)) as tf.serialization.ConfigDict,
+  ) as unknown as tf.layers.Layer;
+}
+
+/** A copy of `model` with its own layers and weights (the same architecture and values). */
+function copyOf(model: tf.LayersModel): tf.LayersModel {
+  const copy = layerFromConfig(model.getClassName(), model.getConfig()) as unknown as tf.LayersModel;
+  copy.setWeights(model.getWeights());
+  return copy;
+}
+
 function isSoftmax(layer: tf.layers.Layer): boolean {
   const name = layer.getClassName();
   return name === 'Softmax' || (name === 'Activation' && layer.getConfig().activation === 'softmax');
@@ -120,7 +137,15 @@ function keptHead(model: tf.LayersModel, cut: tf.layers.Layer, featureShape: num
   let y: tf.SymbolicTensor = input;
   if (featureShape.length > 1)
     y = tf.layers.reshape({ targetShape: featureShape }).apply(y) as tf.SymbolicTensor;
-  for (const layer of chain) y = layer.apply(y) as tf.SymbolicTensor;
+  // Fresh layers with the classifier's configs and weights: the head owns its weights, and the
+  // model the user gave stays theirs.
+  const copies = chain.map((layer) => {
+    const copy = layerFromConfig(layer.getClassName(), layer.getConfig());
+    y = copy.apply(y) as tf.SymbolicTensor;
+    copy.setWeights(layer.getWeights());
+    return copy;
+  });
+  void copies;
   if (last !== null) {
     y = last.apply(y) as tf.SymbolicTensor;
     last.setWeights(end.getWeights());
@@ -145,7 +170,23 @@ function keptHead(model: tf.LayersModel, cut: tf.layers.Layer, featureShape: num
  * await learn(l, { name: 'digits', train, test }, strategies.lwf());
  * ```
  */
-export function fromPretrained(model: tf.LayersModel, options: PretrainedOptions = {}): Learner {
+export function fromPretrained(given: tf.LayersModel, options: PretrainedOptions = {}): Learner {
+  // The learner works on its own copy: training it leaves the given model as it was, and either can
+  // be disposed without the other.
+  const model = copyOf(given);
+  try {
+    const learner = adopt(model, options);
+    // The copy's layers after the cut are not the learner's (the kept head has copies of its own).
+    const cut = learner.trunk.outputs[0].sourceLayer;
+    for (const layer of model.layers.slice(model.layers.indexOf(cut) + 1)) layer.dispose();
+    return learner;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+function adopt(model: tf.LayersModel, options: PretrainedOptions): Learner {
   const names = model.layers.map((l) => l.name);
   let cut: tf.layers.Layer;
   if (options.cutAt === undefined) cut = defaultCut(model);
