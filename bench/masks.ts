@@ -20,7 +20,7 @@ import type { Scenario } from '../src/scenarios/types.js';
 import { strategyEntry } from '../src/strategies/index.js';
 import type { PacknetStrategy } from '../src/strategies/packnet.js';
 import { train } from '../src/train/loop.js';
-import type { RunResult } from '../src/train/result.js';
+import type { RunResult } from '../src/eval/result.js';
 import type { Strategy } from '../src/train/strategy.js';
 
 const out = '.tmp/masks';

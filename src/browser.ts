@@ -43,7 +43,7 @@ export { Learner, learner, type LearnerOptions } from './model/learner.js';
 export { buildBackbone, type BackboneSpec, type MlpSpec, type CnnSpec } from './model/backbones.js';
 
 export { train, type TrainOptions, type Progress } from './train/loop.js';
-export type { RunResult } from './train/result.js';
+export type { RunResult } from './eval/result.js';
 export type { Strategy } from './train/strategy.js';
 export { metrics, type Metrics } from './eval/metrics.js';
 export { enableWasmTrainingKernels };

@@ -48,7 +48,7 @@ export {
   type NewTask,
   type OldTaskData,
 } from './train/loop.js';
-export type { RunResult } from './train/result.js';
+export type { RunResult } from './eval/result.js';
 export type { Strategy, StepOptions, TaskContext, Batch, Phase } from './train/strategy.js';
 
 export {

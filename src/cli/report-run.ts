@@ -1,4 +1,4 @@
-import type { RunResult } from '../train/result.js';
+import type { RunResult } from '../eval/result.js';
 import { bytes, duration, percent, points, textTable } from './table.js';
 
 /** The accuracy matrix, metrics and costs of one run, as text for the terminal. */

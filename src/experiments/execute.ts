@@ -4,7 +4,7 @@ import { namedScenario } from '../scenarios/named.js';
 import type { Scenario } from '../scenarios/types.js';
 import { strategyEntry } from '../strategies/index.js';
 import { train, type Progress } from '../train/loop.js';
-import type { RunResult } from '../train/result.js';
+import type { RunResult } from '../eval/result.js';
 import { canonicalJson, type RunSpec } from './plan.js';
 
 let lastScenario: { key: string; scenario: Scenario } | undefined;

@@ -4,7 +4,7 @@ import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnforgetError } from '../errors.js';
 import type { Progress } from '../train/loop.js';
-import type { RunResult } from '../train/result.js';
+import type { RunResult } from '../eval/result.js';
 import { executeRun, warmUp } from './execute.js';
 import type { RunSpec } from './plan.js';
 

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import type { RunResult } from '../train/result.js';
+import type { RunResult } from '../eval/result.js';
 import { writeJsonAtomic } from './files.js';
 import type { RunSpec } from './plan.js';
 

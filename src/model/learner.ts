@@ -11,7 +11,6 @@ import {
   type Setting,
   type TaskLayout,
 } from '../scenarios/types.js';
-import type { Strategy } from '../train/strategy.js';
 import { buildBackbone, type BackboneSpec } from './backbones.js';
 
 /** What the learner remembers of a task it learned: where its data came from and how it did. */

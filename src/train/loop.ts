@@ -9,7 +9,7 @@ import { checkCount } from '../scenarios/options.js';
 import { headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
 import { version } from '../version.js';
 import { makeOptimizer } from './optimizers.js';
-import type { RunResult } from './result.js';
+import type { RunResult } from '../eval/result.js';
 import type { Batch, Phase, Strategy, TaskContext } from './strategy.js';
 
 /** Where training is, reported after every step. */

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { RunResult } from '../../src/train/result.js';
+import type { RunResult } from '../../src/eval/result.js';
 import { loadLearner } from '../../src/persist/save.js';
 import { testBackend } from '../helpers.js';
 

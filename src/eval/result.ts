@@ -1,4 +1,4 @@
-import type { Metrics } from '../eval/metrics.js';
+import type { Metrics } from './metrics.js';
 import type { Setting } from '../scenarios/types.js';
 
 /** What one run of a strategy over a scenario produced: the accuracy matrix, metrics and costs. */
