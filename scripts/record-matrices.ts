@@ -52,7 +52,9 @@ export interface Recorded {
 }
 
 /** Runs every strategy in every setting it supports and returns what it recorded, keyed "<strategy>/<setting>". */
-export async function recordAll(log: (line: string) => void = () => undefined): Promise<Record<string, Recorded>> {
+export async function recordAll(
+  log: (line: string) => void = () => undefined,
+): Promise<Record<string, Recorded>> {
   await useBackend('cpu', null);
   const recorded: Record<string, Recorded> = {};
   for (const { name } of registry) {
