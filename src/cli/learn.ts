@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { resolve } from 'node:path';
 import { backendNames, useBackend, type BackendName } from '../backend/select.js';
 import { loadDataSpec, parseDataSpec, type LoadedData } from '../data/spec.js';
-import { ModelError, OptionError } from '../errors.js';
+import { ModelError, OptionError, TaskError } from '../errors.js';
 import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
 import { learner as buildLearner, type Learner } from '../model/learner.js';
 import { fromPretrained } from '../model/pretrained.js';
@@ -22,6 +22,7 @@ import {
   learnedTaskData,
   openLearner,
   parseAssignment,
+  peekManifest,
   recordedTaskData,
 } from './task-data.js';
 
@@ -181,7 +182,11 @@ function newStrategy(name: string, given: Record<string, number | string>): Stra
 }
 
 /** The saved strategy, checked against what the command line asks for. */
-function keepStrategy(saved: Strategy, flags: LearnFlags, given: Record<string, number | string>): Strategy {
+function keepStrategy<S extends Pick<Strategy, 'name'> & { options: Readonly<Record<string, unknown>> }>(
+  saved: S,
+  flags: LearnFlags,
+  given: Record<string, number | string>,
+): S {
   if (flags.strategy !== undefined && flags.strategy !== saved.name) {
     throw new OptionError(
       `the learner was trained with the ${saved.name} strategy, and its state (what it keeps of the old tasks) is ` +
@@ -198,6 +203,35 @@ function keepStrategy(saved: Strategy, flags: LearnFlags, given: Record<string, 
   }
   return saved;
 }
+
+/** The checks that need only the learner folder's manifest, before anything is loaded. */
+async function checkAgainstSaved(
+  folder: string,
+  flags: LearnFlags,
+  given: Record<string, number | string>,
+  oldSpecs: Map<string, string>,
+): Promise<void> {
+  const saved = await peekManifest(folder);
+  if (!saved || !Array.isArray(saved.scenario?.tasks) || typeof saved.trainedTasks !== 'number') return;
+  const names = saved.scenario.tasks.slice(0, saved.trainedTasks).map((t) => t.name);
+  if (names.includes(flags.task)) throw alreadyLearned(flags.task, names);
+  for (const name of oldSpecs.keys()) {
+    if (!names.includes(name)) {
+      throw new TaskError(
+        `--old-data names the task '${name}', which the learner has not learned; its tasks are: ${names.join(', ')}`,
+      );
+    }
+  }
+  if (saved.strategy) {
+    keepStrategy({ name: saved.strategy.name, options: saved.strategy.options }, flags, given);
+  }
+}
+
+const alreadyLearned = (task: string, names: readonly string[]) =>
+  new OptionError(
+    `the learner has already learned a task named '${task}'; give the new task another name ` +
+      `(its tasks: ${names.join(', ')})`,
+  );
 
 function refuse(flags: LearnFlags, names: (keyof LearnFlags)[], why: string): void {
   for (const name of names) {
@@ -262,13 +296,25 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     }
     await checkNewFolder(out, '--out');
   }
-  const dataSpec = await parseDataSpec(flags.data);
   const given = givenOptions(flags);
+  if (kind === 'learner') await checkAgainstSaved(folder as string, flags, given, oldSpecs);
+  const dataSpec = await parseDataSpec(flags.data);
 
-  await useBackend(flags.backend);
+  // Ctrl-C stops training after the current step (or before it starts) and saves nothing.
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) {
+      console.error('unforget: stopped; nothing was saved');
+      process.exit(130);
+    }
+    console.error('\nunforget: stopping; nothing will be saved (press Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
   let model: Learner | undefined;
   let strategy: Strategy | undefined;
   try {
+    await useBackend(flags.backend);
     let data: LoadedData | undefined;
     if (kind === 'learner') {
       const loaded = await openLearner(folder as string);
@@ -310,9 +356,9 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     const learner = model;
     const learned = learner.layout.tasks.slice(0, learner.trainedTasks);
     if (learned.some((t) => t.name === flags.task)) {
-      throw new OptionError(
-        `the learner has already learned a task named '${flags.task}'; give the new task another name ` +
-          `(its tasks: ${learned.map((t) => t.name).join(', ')})`,
+      throw alreadyLearned(
+        flags.task,
+        learned.map((t) => t.name),
       );
     }
     data ??= await loadDataSpec(dataSpec, { inputShape: learner.layout.inputShape });
@@ -340,19 +386,6 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     }
 
     const bar = flags.progress ? progressBar() : undefined;
-    const controller = new AbortController();
-    const onInterrupt = () => {
-      if (controller.signal.aborted) {
-        console.error('unforget: stopped; nothing was saved');
-        process.exit(130);
-      }
-      bar?.stop();
-      console.error(
-        'unforget: stopping after this step; nothing will be saved (press Ctrl-C again to quit at once)',
-      );
-      controller.abort();
-    };
-    process.on('SIGINT', onInterrupt);
     let result;
     try {
       result = await learn(
@@ -371,9 +404,8 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
       );
     } finally {
       bar?.stop();
-      process.off('SIGINT', onInterrupt);
     }
-    if (result.stopped) {
+    if (controller.signal.aborted) {
       console.error(`unforget: interrupted; nothing was saved (${out} is as it was)`);
       process.exitCode = 130;
       return;
@@ -392,6 +424,7 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     console.log(textTable([['task', 'accuracy'], ...rows], 'left'));
     console.log(`\nsaved to ${out}`);
   } finally {
+    process.off('SIGINT', onInterrupt);
     model?.dispose();
     strategy?.dispose?.();
   }

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Dataset } from '../data/dataset.js';
 import { matchClasses } from '../data/fit.js';
@@ -6,7 +6,7 @@ import { loadDataSpec, parseDataSpec, type LoadSpecOptions } from '../data/spec.
 import { DataError, OptionError, PersistenceError } from '../errors.js';
 import { taskAccuracy } from '../eval/evaluate.js';
 import type { Learner } from '../model/learner.js';
-import { manifestName } from '../persist/format.js';
+import { manifestName, type Manifest } from '../persist/format.js';
 import { loadLearner, type LoadedLearner } from '../persist/save.js';
 import type { Scenario } from '../scenarios/types.js';
 
@@ -21,6 +21,19 @@ export async function folderKind(path: string): Promise<FolderKind> {
   if (inside.includes(manifestName)) return 'learner';
   if (inside.includes('model.json')) return 'model';
   return inside.length === 0 ? 'empty' : 'other';
+}
+
+/**
+ * The manifest of a learner folder read as plain JSON, to check the command line against it before
+ * loading anything; undefined when it cannot be read (loading then says what is wrong).
+ */
+export async function peekManifest(folder: string): Promise<Partial<Manifest> | undefined> {
+  try {
+    const json = JSON.parse(await readFile(join(folder, manifestName), 'utf8')) as unknown;
+    return typeof json === 'object' && json !== null ? (json as Partial<Manifest>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Loads the learner folder `path`, with errors that say what the folder is instead. */
