@@ -1,116 +1,32 @@
-import * as tf from '@tensorflow/tfjs';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve, sep } from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
-import { OptionError, PersistenceError } from '../errors.js';
-import { headSizes, layoutOf } from '../scenarios/types.js';
-import { strategyEntry } from '../strategies/index.js';
+import { basename, dirname, join, resolve } from 'node:path';
+import { PersistenceError } from '../errors.js';
+import type { Learner } from '../model/learner.js';
 import type { Strategy } from '../train/strategy.js';
-import { version } from '../version.js';
-import { fileHandler, writeDurably } from './io.js';
-import { Learner } from '../model/learner.js';
-import { maskedLayers } from '../model/masked.js';
-import {
-  decode,
-  encodeState,
-  formatName,
-  learnerFormatVersion,
-  manifestName,
-  stateName,
-  type FileEntry,
-  type Manifest,
-  checkManifest,
-} from './format.js';
+import { decodeLearner, encodeLearner, type Folder, type LoadedLearner } from './codec.js';
+import { checkManifest, learnerFormatVersion, manifestName, type Manifest } from './format.js';
+import { writeDurably } from './io.js';
 
-export { learnerFormatVersion };
-
-/** A learner loaded from a folder, with the strategy it was trained with (when it was saved with one). */
-export interface LoadedLearner {
-  learner: Learner;
-  strategy: Strategy | undefined;
-}
+export { learnerFormatVersion, type LoadedLearner };
 
 /**
- * Saving a learner, with the state of the strategy that trained it, as one folder:
- *
- * ```
- * unforget.json        the manifest: scenario layout (tasks, classes, setting), trained tasks, strategy
- *                      name, options and state values, library version, and a size and SHA-256 per file
- * trunk/               the trunk as a TensorFlow.js layers model (model.json + weights.bin)
- * heads/1/, heads/2/…  every head, the same way
- * state.bin            the strategy's tensors; binary ones as bits, small integers as bytes
- * ```
- * The folder is written beside its destination and renamed into place, so a failure leaves the
- * previous save whole.
+ * Saving a learner, with the state of the strategy that trained it, as one folder (the files of
+ * `encodeLearner` in codec.ts). The folder is written beside its destination and renamed into place,
+ * so a failure leaves the previous save whole.
  */
 
 const reason = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-/** The strategy's plain values as JSON gives them back; fails if JSON would change them (NaN, typed arrays…). */
-function checkValues(name: string, values: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  let back: Record<string, unknown>;
-  try {
-    back = JSON.parse(JSON.stringify(values)) as Record<string, unknown>;
-  } catch (e) {
-    throw new PersistenceError(`the ${name} strategy's state cannot be written as JSON (${reason(e)})`);
+/** Writes every file of `files` under `folder` (which exists and is empty), each flushed to disk. */
+async function writeInto(folder: string, files: Folder): Promise<void> {
+  for (const [path, bytes] of files) {
+    const target = join(folder, ...path.split('/'));
+    await fs.mkdir(dirname(target), { recursive: true });
+    await writeDurably(target, bytes);
   }
-  if (!isDeepStrictEqual(back, { ...values })) {
-    throw new PersistenceError(
-      `the ${name} strategy's state values do not survive JSON unchanged (NaN, undefined or typed arrays?); ` +
-        'keep numbers, strings, booleans and plain arrays there and tensors in its tensors',
-    );
-  }
-  return back;
-}
-
-async function filesUnder(folder: string): Promise<string[]> {
-  const entries = await fs.readdir(folder, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => {
-      // Node 20 before 20.12 names the folder `path`.
-      const at = e as unknown as { parentPath?: string; path?: string };
-      return relative(folder, join(at.parentPath ?? at.path ?? folder, e.name))
-        .split(sep)
-        .join('/');
-    })
-    .sort();
-}
-
-async function describe(folder: string, path: string): Promise<FileEntry> {
-  const data = await fs.readFile(join(folder, path));
-  return { path, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
-}
-
-/** Writes everything into `folder` (which exists and is empty). */
-async function writeInto(folder: string, learner: Learner, strategy: Strategy | undefined): Promise<void> {
-  await learner.trunk.save(fileHandler(join(folder, 'trunk')));
-  for (const [i, head] of learner.heads.entries())
-    await head.save(fileHandler(join(folder, 'heads', String(i + 1))));
-  let strategyEntryOut: Manifest['strategy'] = null;
-  if (strategy !== undefined) {
-    const { entry, bytes } = await encodeState(strategy, checkValues);
-    await writeDurably(join(folder, stateName), bytes);
-    strategyEntryOut = entry;
-  }
-  const files = await Promise.all((await filesUnder(folder)).map((p) => describe(folder, p)));
-  const manifest: Manifest = {
-    format: formatName,
-    formatVersion: learnerFormatVersion,
-    versions: { unforget: version, tfjs: tf.version.tfjs },
-    scenario: layoutOf(learner.layout),
-    trainedTasks: learner.trainedTasks,
-    pretrained: learner.pretrained,
-    heads: learner.heads.length,
-    headSeed: learner.headSeed,
-    history: learner.history.slice(0, learner.trainedTasks),
-    strategy: strategyEntryOut,
-    files,
-  };
-  await writeDurably(join(folder, manifestName), JSON.stringify(manifest, null, 2) + '\n');
 }
 
 const exists = (path: string): Promise<boolean> =>
@@ -127,10 +43,14 @@ const exists = (path: string): Promise<boolean> =>
  */
 export async function saveLearner(path: string, learner: Learner, strategy?: Strategy): Promise<void> {
   const target = resolve(path);
-  if (strategy === undefined && maskedLayers(learner.trunk).length > 0) {
+  // Everything is encoded before the disk is touched: a strategy whose state cannot be saved fails here.
+  let files: Folder;
+  try {
+    files = await encodeLearner(learner, strategy);
+  } catch (e) {
+    if (e instanceof PersistenceError) throw e;
     throw new PersistenceError(
-      "this learner's trunk is masked per task by its strategy, and the masks live in the strategy: " +
-        'pass it too, saveLearner(path, learner, strategy)',
+      `saving the learner to ${target} failed (${reason(e)}); nothing was written, and any previous save there is left as it was`,
     );
   }
   const info = await fs.stat(target).catch(() => undefined);
@@ -153,7 +73,7 @@ export async function saveLearner(path: string, learner: Learner, strategy?: Str
   let movedAside = false;
   try {
     await fs.mkdir(staging, { recursive: true });
-    await writeInto(staging, learner, strategy);
+    await writeInto(staging, files);
     if (info !== undefined) {
       await fs.rm(aside, { recursive: true, force: true });
       await fs.rename(target, aside);
@@ -173,7 +93,7 @@ export async function saveLearner(path: string, learner: Learner, strategy?: Str
   await fs.rm(aside, { recursive: true, force: true }).catch(() => undefined);
 }
 
-async function readManifest(folder: string): Promise<Manifest> {
+async function readManifestFile(folder: string): Promise<Manifest> {
   const path = join(folder, manifestName);
   let text: string;
   try {
@@ -226,100 +146,27 @@ async function checkFiles(folder: string, manifest: Manifest): Promise<void> {
   }
 }
 
-async function loadModel(folder: string, what: string): Promise<tf.LayersModel> {
-  try {
-    return await tf.loadLayersModel(fileHandler(folder));
-  } catch (e) {
-    throw new PersistenceError(`cannot load the ${what} from ${folder}: ${reason(e)}`);
-  }
-}
-
 /**
- * Loads a learner saved by `saveLearner` (or `learner.save`). The strategy is rebuilt by name with
- * its saved options and given back its state, and bound to the learner when it needs to be (masks),
- * so predictions for every trained task are exactly what they were at saving. Fails with a
- * PersistenceError naming the problem when the folder is incomplete, corrupt or from a newer format.
+ * Loads a learner saved by `saveLearner`. The strategy is rebuilt by name with its saved options and
+ * given back its state, and bound to the learner when it needs to be (masks), so predictions for
+ * every trained task are exactly what they were at saving, and learning can go on where it stopped.
+ * Fails with a PersistenceError naming the problem when the folder is incomplete, corrupt or from a
+ * newer format.
+ *
+ * ```ts
+ * const { learner, strategy } = await loadLearner('models/digits');
+ * await learn(learner, nextTask, strategy as Strategy);
+ * await saveLearner('models/digits', learner, strategy);
+ * ```
  */
 export async function loadLearner(path: string): Promise<LoadedLearner> {
   const folder = resolve(path);
-  const manifest = await readManifest(folder);
+  const manifest = await readManifestFile(folder);
   await checkFiles(folder, manifest);
-  const trunk = await loadModel(join(folder, 'trunk'), 'trunk');
-  const loaded: tf.LayersModel[] = [];
-  let learner: Learner | undefined;
-  let strategy: Strategy | undefined;
-  try {
-    for (let i = 0; i < manifest.heads; i++) {
-      loaded.push(await loadModel(join(folder, 'heads', String(i + 1)), `head ${i + 1}`));
-    }
-    learner = new Learner(trunk, manifest.scenario, {
-      pretrained: manifest.pretrained,
-      seed: manifest.headSeed ?? 0,
-      heads: loaded,
-    });
-    const expected = manifest.scenario.tasks.length === 0 ? 0 : headSizes(manifest.scenario).length;
-    if (manifest.heads !== expected) {
-      throw new PersistenceError(
-        `${folder} holds ${manifest.heads} heads but its tasks need ${expected}; the save is damaged: save the learner again`,
-      );
-    }
-    learner.history.push(...(manifest.history ?? []));
-    learner.trainedTasks = manifest.trainedTasks;
-    if (manifest.strategy !== null) {
-      strategy = await rebuildStrategy(folder, manifest.strategy);
-      strategy.attach?.(learner);
-    }
-    return { learner, strategy };
-  } catch (e) {
-    strategy?.dispose?.();
-    if (learner) learner.dispose();
-    else {
-      trunk.dispose();
-      for (const m of loaded) m.dispose();
-    }
-    if (e instanceof PersistenceError) throw e;
-    throw new PersistenceError(`cannot load the learner from ${folder}: ${reason(e)}`);
-  }
-}
-
-async function rebuildStrategy(folder: string, saved: NonNullable<Manifest['strategy']>): Promise<Strategy> {
-  let strategy: Strategy;
-  try {
-    strategy = strategyEntry(saved.name).create(saved.options as Record<string, number | string>);
-  } catch (e) {
-    if (e instanceof OptionError) {
-      throw new PersistenceError(
-        `${folder} was trained with the strategy '${saved.name}', which this unforget (${version}) cannot build: ${reason(e)}`,
-      );
-    }
-    throw e;
-  }
-  if (saved.tensors.length === 0 && Object.keys(saved.values).length === 0 && !strategy.load) return strategy;
-  if (!strategy.load) {
-    strategy.dispose?.();
-    throw new PersistenceError(
-      `the ${saved.name} strategy of this unforget cannot take back the state saved in ${folder}`,
-    );
-  }
-  const bytes = saved.tensors.length > 0 ? await fs.readFile(join(folder, stateName)) : new Uint8Array(0);
-  const tensors: Record<string, tf.Tensor> = {};
-  try {
-    for (const entry of saved.tensors) {
-      if (entry.offset + entry.bytes > bytes.length) {
-        throw new PersistenceError(
-          `${join(folder, stateName)} is shorter than the state saved in it; save the learner again`,
-        );
-      }
-      tensors[entry.name] = decode(entry, bytes.subarray(entry.offset, entry.offset + entry.bytes));
-    }
-    strategy.load({ values: saved.values, tensors });
-  } catch (e) {
-    strategy.dispose?.();
-    throw e;
-  } finally {
-    tf.dispose(Object.values(tensors));
-  }
-  return strategy;
+  const files: Folder = new Map();
+  files.set(manifestName, await fs.readFile(join(folder, manifestName)));
+  for (const file of manifest.files) files.set(file.path, await fs.readFile(join(folder, file.path)));
+  return decodeLearner(files, { checked: true });
 }
 
 if (!littleEndian) {
