@@ -125,9 +125,11 @@ export function learnCommand(): Command {
       new Option(
         '--channels <n>',
         'a new network on an image folder: 1 grayscale or 3 RGB (default: as the first image)',
-      )
-        .choices(['1', '3'])
-        .argParser((v) => Number(v) as 1 | 3),
+      ).argParser((v) => {
+        if (v !== '1' && v !== '3')
+          throw new InvalidArgumentError(`use 1 (grayscale) or 3 (RGB); got '${v}'`);
+        return Number(v) as 1 | 3;
+      }),
     )
     .option('--epochs <n>', 'passes over the task’s training data', wholeNumber(1), 4)
     .option('--iterations <n>', 'optimizer steps (instead of epochs)', wholeNumber(1))
@@ -287,6 +289,9 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     );
   }
   const out = resolve(flags.out ?? (folder as string));
+  if (kind === 'model' && out === folder) {
+    throw new OptionError('--out must be a new folder: the model folder stays as it is');
+  }
   if (out !== folder) {
     const outKind = await folderKind(out);
     if (outKind === 'learner') {
