@@ -11,6 +11,7 @@ import {
   type FisherLabels,
   type FisherMethod,
 } from './fisher.js';
+import { stepOptionList, type StrategyEntry, type StrategyOption } from './entry.js';
 
 export interface EwcOptions extends StepOptions {
   /**
@@ -334,3 +335,63 @@ export function ewc(options: EwcOptions = {}): EwcStrategy {
 export function onlineEwc(options: OnlineEwcOptions = {}): EwcStrategy {
   return makeEwc('onlineEwc', options);
 }
+
+const fisherOptionList: StrategyOption[] = [
+  {
+    name: 'fisherSamples',
+    kind: 'integer',
+    description: `training examples per task the Fisher is estimated on (default ${ewcDefaults.fisherSamples})`,
+  },
+  {
+    name: 'fisherLabels',
+    kind: 'choice',
+    choices: fisherLabelChoices,
+    description: 'sampled: labels drawn from the model (true Fisher, default); predicted: its argmax label',
+  },
+  {
+    name: 'fisherMethod',
+    kind: 'choice',
+    choices: fisherMethods,
+    description:
+      'auto (default): vectorised per-example gradients for Dense trunks, else one sample at a time',
+  },
+];
+
+export const ewcEntry: StrategyEntry = {
+  name: 'ewc',
+  summary: 'Elastic Weight Consolidation: a Fisher-weighted pull towards each old task’s weights',
+  needsOldData: false,
+  anySetting: true,
+  options: [
+    ...stepOptionList,
+    {
+      name: 'lambda',
+      kind: 'number',
+      description: `λ, weight of the penalty (default ${ewcDefaults.lambda})`,
+    },
+    ...fisherOptionList,
+  ],
+  create: (o) => ewc(o as EwcOptions),
+};
+
+export const onlineEwcEntry: StrategyEntry = {
+  name: 'onlineEwc',
+  summary: 'online EWC: one running Fisher (F ← γF + F_new), anchored at the latest weights',
+  needsOldData: false,
+  anySetting: true,
+  options: [
+    ...stepOptionList,
+    {
+      name: 'lambda',
+      kind: 'number',
+      description: `λ, weight of the penalty (default ${ewcDefaults.onlineLambda})`,
+    },
+    {
+      name: 'gamma',
+      kind: 'number',
+      description: `decay γ of the running Fisher (default ${ewcDefaults.gamma})`,
+    },
+    ...fisherOptionList,
+  ],
+  create: (o) => onlineEwc(o as OnlineEwcOptions),
+};

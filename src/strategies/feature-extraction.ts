@@ -1,5 +1,6 @@
 import { stepOptions } from '../train/optimizers.js';
 import type { StepOptions, Strategy, TaskContext } from '../train/strategy.js';
+import { stepOptionList, type StrategyEntry } from './entry.js';
 
 /**
  * Feature extraction: the trunk is trained on the first task only (or not at all when it came
@@ -18,3 +19,12 @@ export function featureExtraction(options: StepOptions = {}): Strategy {
     },
   };
 }
+
+export const featureExtractionEntry: StrategyEntry = {
+  name: 'featureExtraction',
+  summary: 'freeze the trunk after the first task; train only new heads',
+  needsOldData: false,
+  anySetting: true,
+  options: stepOptionList,
+  create: (o) => featureExtraction(o),
+};

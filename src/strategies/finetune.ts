@@ -1,6 +1,7 @@
 import { OptionError } from '../errors.js';
 import { stepOptions } from '../train/optimizers.js';
 import type { StepOptions, Strategy, TaskContext } from '../train/strategy.js';
+import { stepOptionList, type StrategyEntry } from './entry.js';
 
 export interface FinetuneOptions extends StepOptions {
   /** How many leading trunk layers with weights stay as they are. Default 0: train everything. */
@@ -33,3 +34,15 @@ export function finetune(options: FinetuneOptions = {}): Strategy {
     },
   };
 }
+
+export const finetuneEntry: StrategyEntry = {
+  name: 'finetune',
+  summary: 'train the whole network on each new task',
+  needsOldData: false,
+  anySetting: true,
+  options: [
+    ...stepOptionList,
+    { name: 'freezeLayers', kind: 'integer', description: 'leading trunk layers to keep frozen (default 0)' },
+  ],
+  create: (o) => finetune(o as FinetuneOptions),
+};

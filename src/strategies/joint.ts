@@ -1,5 +1,6 @@
 import { stepOptions } from '../train/optimizers.js';
 import type { StepOptions, Strategy, TaskContext } from '../train/strategy.js';
+import { stepOptionList, type StrategyEntry } from './entry.js';
 
 /**
  * Joint training: each task trains on the union of its data and every earlier task's. It needs the
@@ -14,3 +15,12 @@ export function joint(options: StepOptions = {}): Strategy {
     trainingTasks: ({ task }: TaskContext) => Array.from({ length: task + 1 }, (_, t) => t),
   };
 }
+
+export const jointEntry: StrategyEntry = {
+  name: 'joint',
+  summary: "train on all tasks' data so far (needs the old data; the upper bound)",
+  needsOldData: true,
+  anySetting: true,
+  options: stepOptionList,
+  create: (o) => joint(o),
+};

@@ -4,6 +4,7 @@ import { OptionError } from '../errors.js';
 import { activeOutputs, headIndex } from '../scenarios/types.js';
 import { stepOptions } from '../train/optimizers.js';
 import type { Batch, StepOptions, Strategy, StrategyState, TaskContext } from '../train/strategy.js';
+import { stepOptionList, type StrategyEntry } from './entry.js';
 
 export interface LwfOptions extends StepOptions {
   /** λo, the weight of the old tasks' distillation loss. Default 1 (the paper's). */
@@ -245,3 +246,29 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
   };
   return strategy;
 }
+
+export const lwfEntry: StrategyEntry = {
+  name: 'lwf',
+  summary: 'Learning without Forgetting: distil the old heads’ answers on the new data',
+  needsOldData: false,
+  anySetting: true,
+  options: [
+    ...stepOptionList,
+    {
+      name: 'lambda',
+      kind: 'number',
+      description: `λo, weight of the old tasks' distillation term (default ${lwfDefaults.lambda})`,
+    },
+    {
+      name: 'temperature',
+      kind: 'number',
+      description: `distillation temperature T (default ${lwfDefaults.temperature})`,
+    },
+    {
+      name: 'warmupEpochs',
+      kind: 'integer',
+      description: `epochs training only the new head before the rest (default ${lwfDefaults.warmupEpochs})`,
+    },
+  ],
+  create: (o) => lwf(o as LwfOptions),
+};

@@ -11,6 +11,7 @@ import {
 import { headIndex } from '../scenarios/types.js';
 import { stepOptions } from '../train/optimizers.js';
 import type { StepOptions, Strategy, StrategyState, TaskContext } from '../train/strategy.js';
+import { stepOptionList, type StrategyEntry } from './entry.js';
 
 export interface PacknetOptions extends StepOptions {
   /**
@@ -257,6 +258,7 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
   const strategy: PacknetStrategy = {
     name: 'packnet',
     needsOldData: false,
+    settings: ['task'],
     options: { ...stepOptions(options), pruneRatio, retrainEpochs, distillEpochs },
 
     attach(target: Learner) {
@@ -415,3 +417,30 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
   };
   return strategy;
 }
+
+export const packnetEntry: StrategyEntry = {
+  name: 'packnet',
+  summary: 'PackNet: each task owns the weights it kept after pruning; old tasks stay exact (task setting)',
+  needsOldData: false,
+  anySetting: false,
+  options: [
+    ...stepOptionList,
+    {
+      name: 'pruneRatio',
+      kind: 'number',
+      description: "fraction of a task's free weights released for later tasks (default 0.5)",
+    },
+    {
+      name: 'retrainEpochs',
+      kind: 'integer',
+      description: 'epochs retraining the kept weights after pruning (default 1)',
+    },
+    {
+      name: 'distillEpochs',
+      kind: 'integer',
+      description:
+        "for an adopted model's own task (no data): epochs distilling its answers back after pruning it, on the new task's inputs (default 1)",
+    },
+  ],
+  create: (o) => packnet(o as PacknetOptions),
+};

@@ -12,6 +12,7 @@ import {
 import { headIndex } from '../scenarios/types.js';
 import { stepOptions } from '../train/optimizers.js';
 import type { StepOptions, Strategy, StrategyState, TaskContext } from '../train/strategy.js';
+import { stepOptionList, type StrategyEntry } from './entry.js';
 
 export interface PiggybackOptions extends StepOptions {
   /** A weight is used where its real-valued mask score is above this. Default 5e-3. */
@@ -103,6 +104,7 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
   const strategy: PiggybackStrategy = {
     name: 'piggyback',
     needsOldData: false,
+    settings: ['task'],
     options: { ...stepOptions(options), threshold, maskInit },
 
     attach(target: Learner) {
@@ -262,3 +264,20 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
   };
   return strategy;
 }
+
+export const piggybackEntry: StrategyEntry = {
+  name: 'piggyback',
+  summary: 'Piggyback: a frozen trunk and a learned binary weight mask per task (task setting)',
+  needsOldData: false,
+  anySetting: false,
+  options: [
+    ...stepOptionList,
+    {
+      name: 'threshold',
+      kind: 'number',
+      description: 'mask scores above it keep their weight (default 5e-3)',
+    },
+    { name: 'maskInit', kind: 'number', description: 'starting value of every mask score (default 1e-2)' },
+  ],
+  create: (o) => piggyback(o as PiggybackOptions),
+};

@@ -389,6 +389,7 @@ export async function learn(
         `(its tasks: ${learned.map((t) => t.name).join(', ')})`,
     );
   }
+  checkSetting(learner, strategy);
   const classes = classesOf(task);
   if (classes.length < 2 && learner.setting !== 'class') {
     throw new DataError(
@@ -481,6 +482,16 @@ export async function learn(
   };
 }
 
+/** Refuses a strategy that does not work in the learner's setting, before anything changes. */
+function checkSetting(learner: Learner, strategy: Strategy): void {
+  if (strategy.settings && !strategy.settings.includes(learner.setting)) {
+    throw new OptionError(
+      `${strategy.name} needs the ${strategy.settings.join(' or ')} setting; the learner is ${learner.setting}-incremental: ` +
+        `use another strategy, or a learner in the ${strategy.settings[0]} setting (--setting ${strategy.settings[0]})`,
+    );
+  }
+}
+
 function checkScenario(learner: Learner, scenario: Scenario): void {
   if (scenario.setting !== learner.setting) {
     throw new OptionError(
@@ -533,6 +544,7 @@ export async function train(
 ): Promise<RunResult> {
   const budget = checkBudget(options);
   const { epochs, iterations, batchSize, seed } = budget;
+  checkSetting(learner, strategy);
   checkScenario(learner, scenario);
   const random = seededRandom(seed);
   const initialAccuracy = scenario.tasks.map((_, j) => taskAccuracy(learner, scenario, j, j));

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Learner } from '../model/learner.js';
-import type { Scenario } from '../scenarios/types.js';
+import type { Scenario, Setting } from '../scenarios/types.js';
 import type { Random } from '../random.js';
 
 export type OptimizerName = 'adam' | 'sgd';
@@ -79,6 +79,8 @@ export interface Strategy {
   readonly name: string;
   /** Whether it trains on earlier tasks' data (which a user may no longer have). */
   readonly needsOldData: boolean;
+  /** The settings it works in, when not all (PackNet and Piggyback pick weights by the task: 'task' only). */
+  readonly settings?: readonly Setting[];
   /** The options in force, defaults filled in, as saved with results. */
   readonly options: Readonly<Required<StepOptions>> & Readonly<Record<string, number | string | boolean>>;
   /** Which tasks' training data the current task trains on. Default: the current task only. */

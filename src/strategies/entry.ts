@@ -1,0 +1,30 @@
+import type { Strategy } from '../train/strategy.js';
+
+/** An option a strategy takes, described for the command line and the web page. */
+export interface StrategyOption {
+  name: string;
+  kind: 'number' | 'integer' | 'choice';
+  description: string;
+  choices?: readonly string[];
+}
+
+/**
+ * A strategy the command line and web page can build by name. Each method's file exports its own
+ * entry (its options, their defaults in the help, and how to build it); index.ts lists them.
+ */
+export interface StrategyEntry {
+  name: string;
+  summary: string;
+  needsOldData: boolean;
+  /** False when the method picks weights by the task's identity and so needs the task setting. */
+  anySetting: boolean;
+  options: readonly StrategyOption[];
+  create(options: Record<string, number | string>): Strategy;
+}
+
+/** The options every strategy takes: how its steps are taken. */
+export const stepOptionList: readonly StrategyOption[] = [
+  { name: 'learningRate', kind: 'number', description: 'step size (default 1e-3)' },
+  { name: 'optimizer', kind: 'choice', choices: ['adam', 'sgd'], description: 'adam or sgd (default adam)' },
+  { name: 'momentum', kind: 'number', description: 'momentum for sgd (default 0)' },
+];
