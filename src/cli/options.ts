@@ -33,9 +33,20 @@ export function numberList(min: number, example: string) {
 
 /** Every option any strategy takes, once each: one flag per option on the command line. */
 export function strategyOptions(): StrategyOption[] {
-  const seen = new Map<string, StrategyOption>();
-  for (const entry of registry) for (const o of entry.options) if (!seen.has(o.name)) seen.set(o.name, o);
-  return [...seen.values()];
+  const seen = new Map<string, { option: StrategyOption; by: Map<string, string[]> }>();
+  for (const entry of registry) {
+    for (const o of entry.options) {
+      const found = seen.get(o.name) ?? { option: o, by: new Map<string, string[]>() };
+      found.by.set(o.description, [...(found.by.get(o.description) ?? []), entry.name]);
+      seen.set(o.name, found);
+    }
+  }
+  // An option several strategies describe differently (lambda) says what it is for each.
+  return [...seen.values()].map(({ option, by }) =>
+    by.size === 1
+      ? option
+      : { ...option, description: [...by].map(([text, names]) => `${names.join(', ')}: ${text}`).join('; ') },
+  );
 }
 
 /** A parser for one strategy option's flag, by the option's kind. */
