@@ -263,3 +263,30 @@ test('the history and head seed are saved with the learner', async () => {
   back.learner.dispose();
   l.dispose();
 });
+
+test('an exported task is one flat model of built-in layers that unforget can adopt again', async () => {
+  const l = learner({ backbone: { kind: 'cnn', filters: [4, 8] }, inputShape: [28, 28, 1], seed: 2 });
+  const s = strategyEntry('packnet').create({ retrainEpochs: 0 });
+  await learn(l, { name: 'low', train: every(low.train, 8) }, s, { iterations: 3 });
+  await learn(l, { name: 'high', train: every(high.train, 4) }, s, { iterations: 3 });
+  const exported = exportTask(l, 'high');
+  assert.ok(
+    exported.layers.every((layer) => !('layers' in layer)),
+    'no nested models',
+  );
+  assert.equal(exported.layers[exported.layers.length - 1].getConfig().activation, 'softmax');
+  const path = join(folder, 'export-cnn');
+  await exported.save(fileHandler(path));
+  exported.dispose();
+  const plain = await tf.loadLayersModel(fileHandler(path));
+  const again = fromPretrained(plain, { keepHead: { name: 'high' } });
+  const x = tf.tensor(mnist.test.inputs.subarray(0, 784 * 8), [8, 28, 28, 1]);
+  const a = l.predict(x, 'high');
+  const b = again.predict(x, 'high');
+  assert.ok(sameBits(a.dataSync(), b.dataSync()), 'the re-adopted export answers as the learner');
+  tf.dispose([a, b, x]);
+  again.dispose();
+  plain.dispose();
+  s.dispose?.();
+  l.dispose();
+});
