@@ -111,6 +111,16 @@ async function runAction(flags: RunFlags): Promise<void> {
     given[o.name] = value as number | string;
   }
   const strategy = entry.create(given);
+  // Ctrl-C is taken from here on, loading included: training then stops before its first step.
+  const controller = new AbortController();
+  const started: { bar?: { stop(): void } } = {};
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    started.bar?.stop();
+    console.error('unforget: stopping after this step (press Ctrl-C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
   const backend = await useBackend(flags.backend);
   const scenario = await namedScenario(flags.scenario).build({
     setting: flags.setting,
@@ -124,14 +134,7 @@ async function runAction(flags: RunFlags): Promise<void> {
       : { kind: 'mlp', hidden: flags.hidden };
   const model = learner({ backbone, scenario, seed: flags.seed });
   const bar = flags.progress && !flags.json ? progressBar() : undefined;
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    bar?.stop();
-    console.error('unforget: stopping after this step (press Ctrl-C again to quit at once)');
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
+  started.bar = bar;
   try {
     const result = await train(model, scenario, strategy, {
       epochs: flags.epochs,
