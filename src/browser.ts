@@ -39,10 +39,23 @@ export { registry, strategyEntry, type StrategyEntry, type StrategyOption } from
 export type { Dataset, DataSplit } from './data/dataset.js';
 export { validateDataset, subset, withClasses, exampleCount, exampleSize } from './data/dataset.js';
 
-export { Learner, learner, type LearnerOptions } from './model/learner.js';
+export { Learner, learner, type LearnerOptions, type TaskRecord } from './model/learner.js';
+export { exportTask } from './model/export.js';
+export { fromPretrained, type PretrainedOptions, type KeptHead } from './model/pretrained.js';
+export { encodeLearner, decodeLearner, type Folder, type LoadedLearner } from './persist/codec.js';
 export { buildBackbone, type BackboneSpec, type MlpSpec, type CnnSpec } from './model/backbones.js';
 
-export { train, type TrainOptions, type Progress } from './train/loop.js';
+export {
+  train,
+  learn,
+  type TrainOptions,
+  type Progress,
+  type LearnOptions,
+  type LearnResult,
+  type NewTask,
+  type OldTaskData,
+} from './train/loop.js';
+export { evaluate } from './eval/evaluate.js';
 export type { RunResult } from './eval/result.js';
 export type { Strategy } from './train/strategy.js';
 export { metrics, type Metrics } from './eval/metrics.js';

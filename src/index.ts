@@ -59,7 +59,7 @@ export {
   forgetting,
   type Metrics,
 } from './eval/metrics.js';
-export { taskAccuracy, accuracyRow } from './eval/evaluate.js';
+export { taskAccuracy, accuracyRow, evaluate } from './eval/evaluate.js';
 
 export {
   compare,

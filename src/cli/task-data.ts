@@ -4,11 +4,10 @@ import type { Dataset } from '../data/dataset.js';
 import { matchClasses } from '../data/fit.js';
 import { loadDataSpec, parseDataSpec, type LoadSpecOptions } from '../data/spec.js';
 import { DataError, OptionError, PersistenceError } from '../errors.js';
-import { taskAccuracy } from '../eval/evaluate.js';
+import { evaluate } from '../eval/evaluate.js';
 import type { Learner } from '../model/learner.js';
 import { manifestName, type Manifest } from '../persist/format.js';
 import { loadLearner, type LoadedLearner } from '../persist/save.js';
-import type { Scenario } from '../scenarios/types.js';
 
 /** What a folder on the command line holds. */
 export type FolderKind = 'learner' | 'model' | 'missing' | 'empty' | 'file' | 'other';
@@ -120,26 +119,16 @@ export async function recordedTaskData(learner: Learner, task: number): Promise<
   }
 }
 
-const empty = (shape: readonly number[]): Dataset => ({
-  inputs: new Float32Array(0),
-  shape: [0, ...shape],
-  labels: new Int32Array(0),
-  classNames: [],
-});
-
 /** Test accuracy of every learned task that has test data (null for the others), as predict would answer now. */
 export function testAccuracies(learner: Learner, tests: readonly (Dataset | undefined)[]): (number | null)[] {
-  const shape = learner.layout.inputShape;
   const learned = learner.layout.tasks.slice(0, learner.trainedTasks);
-  const scenario: Scenario = {
-    ...learner.layout,
-    tasks: learned.map((t, i) => ({ ...t, train: empty(shape), test: tests[i] ?? empty(shape) })),
-  };
-  return learned.map((_, j) =>
-    (tests[j]?.labels.length ?? 0) === 0
-      ? null
-      : taskAccuracy(learner, scenario, j, learner.trainedTasks - 1),
-  );
+  const given: Record<string, Dataset> = {};
+  learned.forEach((t, i) => {
+    const test = tests[i];
+    if (test) given[t.name] = test;
+  });
+  const found = evaluate(learner, given);
+  return learned.map((t) => found[t.name]);
 }
 
 /** The size in bytes of every file under `folder`. */

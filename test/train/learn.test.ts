@@ -8,6 +8,7 @@ import { subset, withClasses, type Dataset } from '../../src/data/dataset.js';
 import { loadMnist } from '../../src/data/mnist.js';
 import { permutation, seededRandom } from '../../src/random.js';
 import { DataError, OptionError, TaskError } from '../../src/errors.js';
+import { evaluate } from '../../src/eval/evaluate.js';
 import { exportTask } from '../../src/model/export.js';
 import { learner } from '../../src/model/learner.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
@@ -302,5 +303,17 @@ test('an exported task is one flat model of built-in layers that unforget can ad
   again.dispose();
   plain.dispose();
   s.dispose?.();
+  l.dispose();
+});
+
+test('evaluate measures the tasks it is given test data for, by name', async () => {
+  const l = learner({ backbone: { kind: 'mlp', hidden: [16] }, inputShape: [28, 28, 1], seed: 3 });
+  const s = strategyEntry('finetune').create({});
+  await learn(l, { name: 'low', train: every(low.train, 2) }, s, { epochs: 2, batchSize: 32 });
+  await learn(l, { name: 'high', train: every(high.train, 2) }, s, { epochs: 2, batchSize: 32 });
+  const found = evaluate(l, { high: high.test });
+  assert.equal(found.low, null);
+  assert.ok((found.high as number) > 0.6, `high: ${found.high}`);
+  assert.throws(() => evaluate(l, { shapes: high.test }), /not learned; its tasks: low, high/);
   l.dispose();
 });
