@@ -10,10 +10,17 @@ import { fromPretrained } from '../model/pretrained.js';
 import { fileHandler } from '../persist/io.js';
 import { saveLearner } from '../persist/save.js';
 import { settings, type Setting } from '../scenarios/types.js';
-import { registry, strategyEntry } from '../strategies/index.js';
+import { registry } from '../strategies/index.js';
 import { learn, type OldTaskData } from '../train/loop.js';
 import type { Strategy } from '../train/strategy.js';
-import { kebab, numberList, parseStrategyOption, strategyOptions, wholeNumber } from './options.js';
+import {
+  addStrategyFlags,
+  buildStrategy,
+  givenStrategyOptions,
+  kebab,
+  numberList,
+  wholeNumber,
+} from './options.js';
 import { progressBar } from './progress.js';
 import { duration, percent, textTable } from './table.js';
 import {
@@ -141,11 +148,7 @@ export function learnCommand(): Command {
         .default('auto'),
     )
     .option('--no-progress', 'do not draw the progress bar');
-  for (const o of strategyOptions()) {
-    const users = registry.filter((e) => e.options.some((x) => x.name === o.name)).map((e) => e.name);
-    const note = users.length === registry.length ? '' : ` [${users.join(', ')}]`;
-    command.option(`--${kebab(o.name)} <value>`, `${o.description}${note}`, parseStrategyOption(o));
-  }
+  addStrategyFlags(command);
   command.addHelpText(
     'after',
     [
@@ -158,29 +161,6 @@ export function learnCommand(): Command {
   );
   command.action(async (folder: string | undefined, flags: LearnFlags) => learnAction(folder, flags));
   return command;
-}
-
-/** The strategy option flags given on the command line. */
-function givenOptions(flags: LearnFlags): Record<string, number | string> {
-  const given: Record<string, number | string> = {};
-  for (const o of strategyOptions()) {
-    const value = flags[o.name];
-    if (value !== undefined) given[o.name] = value as number | string;
-  }
-  return given;
-}
-
-function newStrategy(name: string, given: Record<string, number | string>): Strategy {
-  const entry = strategyEntry(name);
-  for (const option of Object.keys(given)) {
-    if (!entry.options.some((x) => x.name === option)) {
-      throw new OptionError(
-        `the ${entry.name} strategy takes no --${kebab(option)}; its options are: ` +
-          entry.options.map((x) => `--${kebab(x.name)}`).join(', '),
-      );
-    }
-  }
-  return entry.create(given);
 }
 
 /** The saved strategy, checked against what the command line asks for. */
@@ -301,7 +281,7 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     }
     await checkNewFolder(out, '--out');
   }
-  const given = givenOptions(flags);
+  const given = givenStrategyOptions(flags);
   if (kind === 'learner') await checkAgainstSaved(folder as string, flags, given, oldSpecs);
   const dataSpec = await parseDataSpec(flags.data);
 
@@ -326,7 +306,7 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
       model = loaded.learner;
       strategy = loaded.strategy
         ? keepStrategy(loaded.strategy, flags, given)
-        : newStrategy(flags.strategy ?? 'finetune', given);
+        : buildStrategy(flags.strategy ?? 'finetune', given);
     } else if (kind === 'model') {
       const plain = await loadModel(folder as string);
       model = fromPretrained(plain, {
@@ -336,14 +316,14 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
         setting: flags.setting,
         seed: flags.seed,
       });
-      strategy = newStrategy(flags.strategy ?? 'finetune', given);
+      strategy = buildStrategy(flags.strategy ?? 'finetune', given);
       console.log(
         `adopted the model ${folder}: features from layer '${model.trunk.outputs[0].sourceLayer.name}' ` +
           `(${model.featureCount} values), input [${model.layout.inputShape.join(', ')}]` +
           (flags.keepHead ? `; its classifier is task '${flags.keepHead}'` : ''),
       );
     } else {
-      strategy = newStrategy(flags.strategy ?? 'finetune', given);
+      strategy = buildStrategy(flags.strategy ?? 'finetune', given);
       data = await loadDataSpec(dataSpec, { imageSize: flags.imageSize, channels: flags.channels });
       const backbone: BackboneSpec =
         flags.backbone === 'cnn'

@@ -1,5 +1,7 @@
-import { InvalidArgumentError } from 'commander';
-import { registry, type StrategyOption } from '../strategies/index.js';
+import { InvalidArgumentError, type Command } from 'commander';
+import { OptionError } from '../errors.js';
+import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
+import type { Strategy } from '../train/strategy.js';
 
 /** `learningRate` → `learning-rate`, as the flag is spelled. */
 export const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -64,4 +66,39 @@ export function parseStrategyOption(o: StrategyOption) {
     }
     return n;
   };
+}
+
+/** One flag per strategy option on `command`, each saying which strategies take it. */
+export function addStrategyFlags(command: Command): void {
+  for (const o of strategyOptions()) {
+    const users = registry.filter((e) => e.options.some((x) => x.name === o.name)).map((e) => e.name);
+    const note = users.length === registry.length ? '' : ` [${users.join(', ')}]`;
+    command.option(`--${kebab(o.name)} <value>`, `${o.description}${note}`, parseStrategyOption(o));
+  }
+}
+
+/** The strategy options given as flags. */
+export function givenStrategyOptions(
+  flags: Readonly<Record<string, unknown>>,
+): Record<string, number | string> {
+  const given: Record<string, number | string> = {};
+  for (const o of strategyOptions()) {
+    const value = flags[o.name];
+    if (value !== undefined) given[o.name] = value as number | string;
+  }
+  return given;
+}
+
+/** The strategy `name` built with `given` options; an option it does not take is an error listing its own. */
+export function buildStrategy(name: string, given: Readonly<Record<string, number | string>>): Strategy {
+  const entry = strategyEntry(name);
+  for (const option of Object.keys(given)) {
+    if (!entry.options.some((x) => x.name === option)) {
+      throw new OptionError(
+        `the ${entry.name} strategy takes no --${kebab(option)}; its options are: ` +
+          entry.options.map((x) => `--${kebab(x.name)}`).join(', '),
+      );
+    }
+  }
+  return entry.create({ ...given });
 }

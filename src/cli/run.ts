@@ -7,8 +7,8 @@ import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
 import { learner } from '../model/learner.js';
 import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
-import { registry, strategyEntry } from '../strategies/index.js';
-import { kebab, numberList, parseStrategyOption, strategyOptions, wholeNumber } from './options.js';
+import { registry } from '../strategies/index.js';
+import { addStrategyFlags, buildStrategy, givenStrategyOptions, numberList, wholeNumber } from './options.js';
 import { train } from '../train/loop.js';
 import { progressBar } from './progress.js';
 import { formatRun } from './report-run.js';
@@ -73,11 +73,7 @@ export function runCommand(): Command {
     )
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
-  for (const o of strategyOptions()) {
-    const users = registry.filter((e) => e.options.some((x) => x.name === o.name)).map((e) => e.name);
-    const note = users.length === registry.length ? '' : ` [${users.join(', ')}]`;
-    command.option(`--${kebab(o.name)} <value>`, `${o.description}${note}`, parseStrategyOption(o));
-  }
+  addStrategyFlags(command);
   command.addHelpText(
     'after',
     [
@@ -97,20 +93,7 @@ export function runCommand(): Command {
 }
 
 async function runAction(flags: RunFlags): Promise<void> {
-  const entry = strategyEntry(flags.strategy);
-  const given: Record<string, number | string> = {};
-  for (const o of strategyOptions()) {
-    const value = flags[o.name];
-    if (value === undefined) continue;
-    if (!entry.options.some((x) => x.name === o.name)) {
-      throw new OptionError(
-        `the ${entry.name} strategy takes no --${kebab(o.name)}; its options are: ` +
-          entry.options.map((x) => `--${kebab(x.name)}`).join(', '),
-      );
-    }
-    given[o.name] = value as number | string;
-  }
-  const strategy = entry.create(given);
+  const strategy = buildStrategy(flags.strategy, givenStrategyOptions(flags));
   // Ctrl-C is taken from here on, loading included: training then stops before its first step.
   const controller = new AbortController();
   const started: { bar?: { stop(): void } } = {};

@@ -1,5 +1,6 @@
 import { DataError } from '../errors.js';
 import { exampleCount, exampleSize, type Dataset } from './dataset.js';
+import { resizeBilinear } from './resize.js';
 
 /** How images are laid out for a model input: height × width × channels, then reshaped to `shape`. */
 export interface ImageLayout {
@@ -38,7 +39,7 @@ export const describeImages = (l: Pick<ImageLayout, 'height' | 'width' | 'channe
 
 const shapeText = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
 
-/** Bilinear resize with half-pixel centres and a change of channels (RGB→gray as TensorFlow weighs it). */
+/** Bilinear resize (resize.ts) with a change of channels (RGB→gray as TensorFlow weighs it). */
 function resizeExample(from: Float32Array, src: ImageLayout, dst: ImageLayout, out: Float32Array): void {
   const { height: h, width: w } = src;
   const plane = new Float32Array(h * w * dst.channels);
@@ -51,27 +52,7 @@ function resizeExample(from: Float32Array, src: ImageLayout, dst: ImageLayout, o
       plane[3 * p] = plane[3 * p + 1] = plane[3 * p + 2] = from[p];
     }
   }
-  const { height, width, channels } = dst;
-  const scaleY = h / height;
-  const scaleX = w / width;
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max((y + 0.5) * scaleY - 0.5, 0), h - 1);
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(y0 + 1, h - 1);
-    const fy = sy - y0;
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max((x + 0.5) * scaleX - 0.5, 0), w - 1);
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(x0 + 1, w - 1);
-      const fx = sx - x0;
-      for (let c = 0; c < channels; c++) {
-        const at = (yy: number, xx: number): number => plane[(yy * w + xx) * channels + c];
-        const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
-        const bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
-        out[(y * width + x) * channels + c] = top + (bottom - top) * fy;
-      }
-    }
-  }
+  resizeBilinear(plane, [h, w], [dst.height, dst.width], dst.channels, out);
 }
 
 /** A dataset brought to a model's input shape, and what was done to it ('' when nothing). */

@@ -5,6 +5,7 @@ import { PNG } from 'pngjs';
 import { DataError, OptionError } from '../errors.js';
 import { permutation, seededRandom } from '../random.js';
 import type { DataSplit, Dataset } from './dataset.js';
+import { resizeBilinear } from './resize.js';
 
 /** Options of `loadImageFolder`. */
 export interface ImageFolderOptions {
@@ -64,26 +65,7 @@ function toInput(image: Rgba, height: number, width: number, channels: 1 | 3, ou
       plane[3 * p + 2] = b;
     }
   }
-  const scaleY = h / height;
-  const scaleX = w / width;
-  for (let y = 0; y < height; y++) {
-    const sy = Math.min(Math.max((y + 0.5) * scaleY - 0.5, 0), h - 1);
-    const y0 = Math.floor(sy);
-    const y1 = Math.min(y0 + 1, h - 1);
-    const fy = sy - y0;
-    for (let x = 0; x < width; x++) {
-      const sx = Math.min(Math.max((x + 0.5) * scaleX - 0.5, 0), w - 1);
-      const x0 = Math.floor(sx);
-      const x1 = Math.min(x0 + 1, w - 1);
-      const fx = sx - x0;
-      for (let c = 0; c < channels; c++) {
-        const at = (yy: number, xx: number): number => plane[(yy * w + xx) * channels + c];
-        const top = at(y0, x0) + (at(y0, x1) - at(y0, x0)) * fx;
-        const bottom = at(y1, x0) + (at(y1, x1) - at(y1, x0)) * fx;
-        out[(y * width + x) * channels + c] = Math.min(1, Math.max(0, top + (bottom - top) * fy));
-      }
-    }
-  }
+  resizeBilinear(plane, [h, w], [height, width], channels, out, true);
 }
 
 function checkOptions(options: ImageFolderOptions): void {

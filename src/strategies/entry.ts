@@ -16,8 +16,6 @@ export interface StrategyEntry {
   name: string;
   summary: string;
   needsOldData: boolean;
-  /** False when the method picks weights by the task's identity and so needs the task setting. */
-  anySetting: boolean;
   options: readonly StrategyOption[];
   create(options: Record<string, number | string>): Strategy;
 }

@@ -361,7 +361,6 @@ export const ewcEntry: StrategyEntry = {
   name: 'ewc',
   summary: 'Elastic Weight Consolidation: a Fisher-weighted pull towards each old task’s weights',
   needsOldData: false,
-  anySetting: true,
   options: [
     ...stepOptionList,
     {
@@ -378,7 +377,6 @@ export const onlineEwcEntry: StrategyEntry = {
   name: 'onlineEwc',
   summary: 'online EWC: one running Fisher (F ← γF + F_new), anchored at the latest weights',
   needsOldData: false,
-  anySetting: true,
   options: [
     ...stepOptionList,
     {

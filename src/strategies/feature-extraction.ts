@@ -24,7 +24,6 @@ export const featureExtractionEntry: StrategyEntry = {
   name: 'featureExtraction',
   summary: 'freeze the trunk after the first task; train only new heads',
   needsOldData: false,
-  anySetting: true,
   options: stepOptionList,
   create: (o) => featureExtraction(o),
 };

@@ -39,7 +39,6 @@ export const finetuneEntry: StrategyEntry = {
   name: 'finetune',
   summary: 'train the whole network on each new task',
   needsOldData: false,
-  anySetting: true,
   options: [
     ...stepOptionList,
     { name: 'freezeLayers', kind: 'integer', description: 'leading trunk layers to keep frozen (default 0)' },

@@ -20,7 +20,6 @@ export const jointEntry: StrategyEntry = {
   name: 'joint',
   summary: "train on all tasks' data so far (needs the old data; the upper bound)",
   needsOldData: true,
-  anySetting: true,
   options: stepOptionList,
   create: (o) => joint(o),
 };

@@ -251,7 +251,6 @@ export const lwfEntry: StrategyEntry = {
   name: 'lwf',
   summary: 'Learning without Forgetting: distil the old heads’ answers on the new data',
   needsOldData: false,
-  anySetting: true,
   options: [
     ...stepOptionList,
     {

@@ -422,7 +422,6 @@ export const packnetEntry: StrategyEntry = {
   name: 'packnet',
   summary: 'PackNet: each task owns the weights it kept after pruning; old tasks stay exact (task setting)',
   needsOldData: false,
-  anySetting: false,
   options: [
     ...stepOptionList,
     {

@@ -269,7 +269,6 @@ export const piggybackEntry: StrategyEntry = {
   name: 'piggyback',
   summary: 'Piggyback: a frozen trunk and a learned binary weight mask per task (task setting)',
   needsOldData: false,
-  anySetting: false,
   options: [
     ...stepOptionList,
     {

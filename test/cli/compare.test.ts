@@ -1,26 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cli, unforget } from './spawn.js';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { Command } from 'commander';
 import type { RunRecord } from '../../src/experiments/store.js';
 
-const exec = promisify(execFile);
-const cli = ['--import', 'tsx', 'src/cli/main.ts'];
 const env = { ...process.env, NO_COLOR: '1' };
-
-async function unforget(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [...cli, ...args], { env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 const tiny = ['--hidden', '16', '--iterations', '8', '--batch-size', '32'];
 

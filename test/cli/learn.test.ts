@@ -1,10 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cli, unforget, type Run } from './spawn.js';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { PNG } from 'pngjs';
 import { loadImageFile } from '../../src/data/images.js';
@@ -12,27 +12,6 @@ import { fileHandler } from '../../src/persist/io.js';
 import { loadLearner } from '../../src/persist/save.js';
 import { seededRandom } from '../../src/random.js';
 import { testBackend } from '../helpers.js';
-
-const exec = promisify(execFile);
-const cli = ['--import', 'tsx', 'src/cli/main.ts'];
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function unforget(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [...cli, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 /** Runs the commands `limit` at a time (each is a process of its own, mostly starting up). */
 async function unforgetAll(commands: string[][], limit = 4): Promise<Run[]> {

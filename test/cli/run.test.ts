@@ -1,28 +1,13 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { cli, unforget } from './spawn.js';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import type { RunResult } from '../../src/eval/result.js';
 import { loadLearner } from '../../src/persist/save.js';
 import { testBackend } from '../helpers.js';
-
-const exec = promisify(execFile);
-const cli = ['--import', 'tsx', 'src/cli/main.ts'];
-
-async function unforget(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [...cli, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 before(testBackend);
 
