@@ -21,6 +21,8 @@ export { validateDataset, subset, withClasses } from './data/dataset.js';
 export { loadMnist } from './data/mnist.js';
 export { loadIdxFolder, loadFashionMnist, readIdxFile, parseIdx } from './data/idx.js';
 export { loadImageFolder, type ImageFolderOptions } from './data/images.js';
+export { fitDataset, type FittedData } from './data/fit.js';
+export { parseDataSpec, loadDataSpec, type DataSpec, type LoadedData } from './data/spec.js';
 
 export { Learner, learner, widenHead, type LearnerOptions, type TaskRecord } from './model/learner.js';
 export { exportTask } from './model/export.js';

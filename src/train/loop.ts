@@ -343,7 +343,7 @@ function checkTaskData(learner: Learner, what: string, d: Dataset, classes: read
   if (shape.join('x') !== learner.layout.inputShape.join('x')) {
     throw new DataError(
       `${what} has examples of shape [${shape.join(', ')}]; the learner takes [${learner.layout.inputShape.join(', ')}]: ` +
-        'load the data at that size (image folders and IDX files are resized on loading when asked)',
+        'fitDataset(data, learner.layout.inputShape) reshapes it when the sizes agree and resizes images otherwise',
     );
   }
   const known = new Set(classes);
