@@ -38,6 +38,8 @@ import {
   type PickedFile,
 } from './data.js';
 import { drawPad } from './draw.js';
+import { resumeLife, startLife } from './life.js';
+import { showError, showMessage } from './messages.js';
 import {
   download,
   loadFromBrowser,
@@ -133,23 +135,6 @@ const sampleRandom = seededRandom(2024);
 function countTensors(): void {
   document.body.dataset.tensors = String(tf.memory().numTensors);
 }
-
-// ---------- messages ----------
-
-function showMessage(text: string, kind: 'error' | 'info' = 'error'): void {
-  ui.messageText.textContent = text;
-  ui.message.classList.toggle('info', kind === 'info');
-  ui.message.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-  ui.message.hidden = false;
-}
-
-function showError(error: unknown): void {
-  const text = error instanceof Error ? error.message : String(error);
-  showMessage(text.replace(/^unforget: /, ''));
-  console.error(error);
-}
-
-ui.messageClose.addEventListener('click', () => (ui.message.hidden = true));
 
 // ---------- backend ----------
 
@@ -480,7 +465,7 @@ async function takeImages(files: PickedFile[]): Promise<void> {
   state.images = null;
   ui.imagesSummary.textContent = 'Reading images…';
   try {
-    const folders = await readImageFolders(files, Number(ui.seed.value) || 0, (done, total) => {
+    const folders = await readImageFolders(files, undefined, (done, total) => {
       ui.imagesSummary.textContent = `Reading images… ${done}/${total}`;
     });
     state.images = folders;
@@ -718,7 +703,11 @@ window.addEventListener('resize', () => {
   resizeFrame = requestAnimationFrame(() => drawLoss(ui.loss, state.loss));
 });
 
+// TensorFlow.js on the page's window, for trying an exported model from the console (and for tests).
+(globalThis as unknown as { tf: typeof tf }).tf = tf;
+
 async function start(): Promise<void> {
+  startLife();
   const params = new URLSearchParams(location.search);
   const asked = params.get('backend');
   if (asked && ['auto', 'webgl', 'wasm', 'cpu'].includes(asked)) ui.backendChoice.value = asked;
@@ -732,6 +721,7 @@ async function start(): Promise<void> {
     ui.status.textContent = 'No TensorFlow.js backend could start.';
     showError(error);
   }
+  if (state.backend) await resumeLife();
   const saved = await savedInBrowser();
   if (saved)
     ui.modelStatus.textContent = `A learner is saved in this browser (${saved.name}, ${saved.savedAt}).`;
