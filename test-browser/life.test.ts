@@ -41,7 +41,8 @@ after(async () => {
 });
 
 async function openPage(page?: Page, query = '?backend=wasm') {
-  const p = page ?? (await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true }));
+  const p =
+    page ?? (await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true }));
   const errors: string[] = [];
   p.on('pageerror', (e) => errors.push(e.message));
   await p.goto(server.url + query);
@@ -101,227 +102,275 @@ async function drawStroke(page: Page, kind: 'a' | 'b', k: number): Promise<void>
   await page.mouse.up();
 }
 
-test('a model’s life: adopt a ZIP, a folder task, reload, a drawn task, export, Node and back, bad inputs', { timeout: 300_000 }, async () => {
-  const mnist = loadMnist();
-  // A plain TF.js classifier of digits 0-2, seeded and untrained: its answers are its own.
-  const plain = tf.sequential({
-    layers: [
-      tf.layers.dense({ inputShape: [784], units: 32, activation: 'relu', name: 'hidden', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
-      tf.layers.dense({ units: 3, activation: 'softmax', name: 'digits', kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }) }),
-    ],
-  });
-  const plainDir = join(scratch, 'plain');
-  await plain.save(fileHandler(plainDir));
-  const plainZip = join(scratch, 'digits.zip');
-  const plainFiles = new Map<string, Uint8Array>();
-  for (const f of await readdir(plainDir)) plainFiles.set(`digits/${f}`, await readFile(join(plainDir, f)));
-  await writeFile(plainZip, zip(plainFiles));
-  // Three test images as PNG files, and what the plain model answers for them.
-  const tries: { path: string; answer: string; pixels: Float32Array }[] = [];
-  for (let i = 0; i < 3; i++) {
-    const bytes = pngOf(mnist.test.inputs.subarray(i * 784, (i + 1) * 784));
-    const path = join(scratch, `try-${i}.png`);
-    await writeFile(path, bytes);
-    const pixels = asLoaded(bytes);
-    const answer = tf.tidy(() => plain.predict(tf.tensor2d(pixels, [1, 784])) as tf.Tensor).argMax(-1).dataSync()[0];
-    tries.push({ path, answer: String(answer), pixels });
-  }
-
-  const { page, errors } = await openPage();
-  assert.equal(await page.getAttribute('body', 'data-life-tasks'), '0');
-
-  // A model for another input size is refused, and nothing changes.
-  const wide = tf.sequential({ layers: [tf.layers.dense({ inputShape: [100], units: 2 })] });
-  const wideDir = join(scratch, 'wide');
-  await wide.save(fileHandler(wideDir));
-  const wideFiles = new Map<string, Uint8Array>();
-  for (const f of await readdir(wideDir)) wideFiles.set(f, await readFile(join(wideDir, f)));
-  await writeFile(join(scratch, 'wide.zip'), zip(wideFiles));
-  await page.setInputFiles('#life-open', join(scratch, 'wide.zip'));
-  assert.match(await message(page), /takes inputs of shape \[100\].*28×28 grayscale/);
-  assert.equal(await page.getAttribute('body', 'data-life-tasks'), '0');
-
-  // 1. Adopt the plain model from its ZIP: its classifier is the first task, with its own answers.
-  await page.setInputFiles('#life-open', plainZip);
-  await waitTasks(page, 1);
-  assert.match(await message(page), /Opened: 1 task/);
-  assert.deepEqual(await lifeMatrix(page), [['none']]);
-  for (const t of tries) {
-    await page.setInputFiles('#life-try', t.path);
-    await page.waitForSelector('#life-predictions li[data-prediction]');
-    assert.equal(await page.getAttribute('#life-predictions li[data-task="digits"]', 'data-prediction'), t.answer);
-  }
-
-  // 2. A task from a folder of images (one sub-folder per class).
-  const folder = join(scratch, 'ones-sevens');
-  for (const [name, digit] of [
-    ['one', 1],
-    ['seven', 7],
-  ] as const) {
-    await mkdir(join(folder, name), { recursive: true });
-    let n = 0;
-    for (let i = 0; i < mnist.test.labels.length && n < 40; i++) {
-      if (mnist.test.labels[i] !== digit) continue;
-      await writeFile(join(folder, name, `img-${String(n).padStart(3, '0')}.png`), pngOf(mnist.test.inputs.subarray(i * 784, (i + 1) * 784)));
-      n++;
+test(
+  'a model’s life: adopt a ZIP, a folder task, reload, a drawn task, export, Node and back, bad inputs',
+  { timeout: 300_000 },
+  async () => {
+    const mnist = loadMnist();
+    // A plain TF.js classifier of digits 0-2, seeded and untrained: its answers are its own.
+    const plain = tf.sequential({
+      layers: [
+        tf.layers.dense({
+          inputShape: [784],
+          units: 32,
+          activation: 'relu',
+          name: 'hidden',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+        }),
+        tf.layers.dense({
+          units: 3,
+          activation: 'softmax',
+          name: 'digits',
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 4 }),
+        }),
+      ],
+    });
+    const plainDir = join(scratch, 'plain');
+    await plain.save(fileHandler(plainDir));
+    const plainZip = join(scratch, 'digits.zip');
+    const plainFiles = new Map<string, Uint8Array>();
+    for (const f of await readdir(plainDir)) plainFiles.set(`digits/${f}`, await readFile(join(plainDir, f)));
+    await writeFile(plainZip, zip(plainFiles));
+    // Three test images as PNG files, and what the plain model answers for them.
+    const tries: { path: string; answer: string; pixels: Float32Array }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const bytes = pngOf(mnist.test.inputs.subarray(i * 784, (i + 1) * 784));
+      const path = join(scratch, `try-${i}.png`);
+      await writeFile(path, bytes);
+      const pixels = asLoaded(bytes);
+      const answer = tf
+        .tidy(() => plain.predict(tf.tensor2d(pixels, [1, 784])) as tf.Tensor)
+        .argMax(-1)
+        .dataSync()[0];
+      tries.push({ path, answer: String(answer), pixels });
     }
-  }
-  // A folder with one class is refused.
-  const lonely = join(scratch, 'lonely');
-  await mkdir(join(lonely, 'one'), { recursive: true });
-  for (let i = 0; i < 3; i++) await writeFile(join(lonely, 'one', `${i}.png`), pngOf(mnist.test.inputs.subarray(0, 784)));
-  await page.selectOption('#life-source', 'folder');
-  await page.fill('#life-name', 'lonely');
-  await page.setInputFiles('#life-folder', lonely);
-  await page.click('#life-learn');
-  assert.match(await message(page), /one class/);
-  assert.equal(await page.getAttribute('body', 'data-life-tasks'), '1');
-  // A name already used is refused.
-  await page.setInputFiles('#life-folder', folder);
-  await page.fill('#life-name', 'digits');
-  await page.click('#life-learn');
-  assert.match(await message(page), /already knows a task named 'digits'/);
-  await page.fill('#life-name', 'strokes');
-  await page.click('#life-learn');
-  await waitTasks(page, 2);
-  let rows = await lifeMatrix(page);
-  assert.equal(rows.length, 2);
-  assert.equal(rows[1][0], 'none');
-  assert.ok(Number(rows[1][1]) > 0.8, `the folder task is learned: ${rows[1][1]}`);
 
-  // The page's test set for the folder is Node's: the same images, in the same order.
-  const kept = await page.evaluate(
-    () =>
-      new Promise<{ labels: number[]; inputs: number[] }>((done, fail) => {
-        const open = indexedDB.open('unforget', 1);
-        open.onsuccess = () => {
-          const get = open.result.transaction('learners').objectStore('learners').get('life');
-          get.onsuccess = () => {
-            const t = get.result.tests.strokes;
-            done({ labels: [...t.labels], inputs: [...t.inputs] });
-            open.result.close();
+    const { page, errors } = await openPage();
+    assert.equal(await page.getAttribute('body', 'data-life-tasks'), '0');
+
+    // A model for another input size is refused, and nothing changes.
+    const wide = tf.sequential({ layers: [tf.layers.dense({ inputShape: [100], units: 2 })] });
+    const wideDir = join(scratch, 'wide');
+    await wide.save(fileHandler(wideDir));
+    const wideFiles = new Map<string, Uint8Array>();
+    for (const f of await readdir(wideDir)) wideFiles.set(f, await readFile(join(wideDir, f)));
+    await writeFile(join(scratch, 'wide.zip'), zip(wideFiles));
+    await page.setInputFiles('#life-open', join(scratch, 'wide.zip'));
+    assert.match(await message(page), /takes inputs of shape \[100\].*28×28 grayscale/);
+    assert.equal(await page.getAttribute('body', 'data-life-tasks'), '0');
+
+    // 1. Adopt the plain model from its ZIP: its classifier is the first task, with its own answers.
+    await page.setInputFiles('#life-open', plainZip);
+    await waitTasks(page, 1);
+    assert.match(await message(page), /Opened: 1 task/);
+    assert.deepEqual(await lifeMatrix(page), [['none']]);
+    for (const t of tries) {
+      await page.setInputFiles('#life-try', t.path);
+      await page.waitForSelector('#life-predictions li[data-prediction]');
+      assert.equal(
+        await page.getAttribute('#life-predictions li[data-task="digits"]', 'data-prediction'),
+        t.answer,
+      );
+    }
+
+    // 2. A task from a folder of images (one sub-folder per class).
+    const folder = join(scratch, 'ones-sevens');
+    for (const [name, digit] of [
+      ['one', 1],
+      ['seven', 7],
+    ] as const) {
+      await mkdir(join(folder, name), { recursive: true });
+      let n = 0;
+      for (let i = 0; i < mnist.test.labels.length && n < 40; i++) {
+        if (mnist.test.labels[i] !== digit) continue;
+        await writeFile(
+          join(folder, name, `img-${String(n).padStart(3, '0')}.png`),
+          pngOf(mnist.test.inputs.subarray(i * 784, (i + 1) * 784)),
+        );
+        n++;
+      }
+    }
+    // A folder with one class is refused.
+    const lonely = join(scratch, 'lonely');
+    await mkdir(join(lonely, 'one'), { recursive: true });
+    for (let i = 0; i < 3; i++)
+      await writeFile(join(lonely, 'one', `${i}.png`), pngOf(mnist.test.inputs.subarray(0, 784)));
+    await page.selectOption('#life-source', 'folder');
+    await page.fill('#life-name', 'lonely');
+    await page.setInputFiles('#life-folder', lonely);
+    await page.click('#life-learn');
+    assert.match(await message(page), /one class/);
+    assert.equal(await page.getAttribute('body', 'data-life-tasks'), '1');
+    // A name already used is refused.
+    await page.setInputFiles('#life-folder', folder);
+    await page.fill('#life-name', 'digits');
+    await page.click('#life-learn');
+    assert.match(await message(page), /already knows a task named 'digits'/);
+    await page.fill('#life-name', 'strokes');
+    await page.click('#life-learn');
+    await waitTasks(page, 2);
+    let rows = await lifeMatrix(page);
+    assert.equal(rows.length, 2);
+    assert.equal(rows[1][0], 'none');
+    assert.ok(Number(rows[1][1]) > 0.8, `the folder task is learned: ${rows[1][1]}`);
+
+    // The page's test set for the folder is Node's: the same images, in the same order.
+    const kept = await page.evaluate(
+      () =>
+        new Promise<{ labels: number[]; inputs: number[] }>((done, fail) => {
+          const open = indexedDB.open('unforget', 1);
+          open.onsuccess = () => {
+            const get = open.result.transaction('learners').objectStore('learners').get('life');
+            get.onsuccess = () => {
+              const t = get.result.tests.strokes;
+              done({ labels: [...t.labels], inputs: [...t.inputs] });
+              open.result.close();
+            };
+            get.onerror = () => fail(get.error);
           };
-          get.onerror = () => fail(get.error);
-        };
-      }),
-  );
-  const node = await loadDataSpec(await parseDataSpec(folder), { inputShape: [28, 28, 1] });
-  assert.deepEqual(kept.labels, [...node.test.labels]);
-  let diff = 0;
-  for (let i = 0; i < kept.inputs.length; i++) diff = Math.max(diff, Math.abs(kept.inputs[i] - node.test.inputs[i]));
-  assert.equal(kept.inputs.length, node.test.inputs.length);
-  assert.ok(diff < 1e-6, `page and Node test images differ by ${diff}`);
+        }),
+    );
+    const node = await loadDataSpec(await parseDataSpec(folder), { inputShape: [28, 28, 1] });
+    assert.deepEqual(kept.labels, [...node.test.labels]);
+    let diff = 0;
+    for (let i = 0; i < kept.inputs.length; i++)
+      diff = Math.max(diff, Math.abs(kept.inputs[i] - node.test.inputs[i]));
+    assert.equal(kept.inputs.length, node.test.inputs.length);
+    assert.ok(diff < 1e-6, `page and Node test images differ by ${diff}`);
 
-  // 3. Reload: the learner is back; add a task from drawings.
-  await page.reload();
-  await page.waitForSelector('body[data-ready="true"]');
-  await waitTasks(page, 2);
-  assert.deepEqual(await lifeMatrix(page), rows);
-  await page.selectOption('#life-source', 'draw');
-  await page.fill('#life-classes', 'bar, dash');
-  for (let k = 0; k < 5; k++) {
-    await drawStroke(page, 'a', k);
-    await page.click('[data-add-class="0"]');
-    await drawStroke(page, 'b', k);
-    await page.click('[data-add-class="1"]');
-  }
-  assert.equal(await page.textContent('.count[data-class="1"]'), 'dash: 5');
-  await page.fill('#life-name', 'lines');
-  await page.click('#life-learn');
-  await waitTasks(page, 3);
-  rows = await lifeMatrix(page);
-  assert.equal(rows.length, 3, 'the matrix has three rows');
-  assert.equal(rows[2].length, 3);
-  assert.equal(rows[2][0], 'none');
-  assert.ok(Number(rows[2][1]) >= 0, `the folder task is tested again: ${rows[2][1]}`);
-  await drawStroke(page, 'a', 1);
-  await page.waitForSelector('#life-predictions li[data-task="lines"]');
-  assert.equal(await page.getAttribute('#life-predictions li[data-task="lines"]', 'data-prediction'), 'bar');
-  const storage = JSON.parse((await page.getAttribute('#life-storage', 'data-per-task')) ?? '[]') as unknown[];
-  assert.equal(storage.length, 3);
-  await page.screenshot({ fullPage: true, path: join(shots, 'life.png') });
+    // 3. Reload: the learner is back; add a task from drawings.
+    await page.reload();
+    await page.waitForSelector('body[data-ready="true"]');
+    await waitTasks(page, 2);
+    assert.deepEqual(await lifeMatrix(page), rows);
+    await page.selectOption('#life-source', 'draw');
+    await page.fill('#life-classes', 'bar, dash');
+    for (let k = 0; k < 5; k++) {
+      await drawStroke(page, 'a', k);
+      await page.click('[data-add-class="0"]');
+      await drawStroke(page, 'b', k);
+      await page.click('[data-add-class="1"]');
+    }
+    assert.equal(await page.textContent('.count[data-class="1"]'), 'dash: 5');
+    await page.fill('#life-name', 'lines');
+    await page.click('#life-learn');
+    await waitTasks(page, 3);
+    rows = await lifeMatrix(page);
+    assert.equal(rows.length, 3, 'the matrix has three rows');
+    assert.equal(rows[2].length, 3);
+    assert.equal(rows[2][0], 'none');
+    assert.ok(Number(rows[2][1]) >= 0, `the folder task is tested again: ${rows[2][1]}`);
+    await drawStroke(page, 'a', 1);
+    await page.waitForSelector('#life-predictions li[data-task="lines"]');
+    assert.equal(
+      await page.getAttribute('#life-predictions li[data-task="lines"]', 'data-prediction'),
+      'bar',
+    );
+    const storage = JSON.parse(
+      (await page.getAttribute('#life-storage', 'data-per-task')) ?? '[]',
+    ) as unknown[];
+    assert.equal(storage.length, 3);
+    await page.screenshot({ fullPage: true, path: join(shots, 'life.png') });
 
-  // 4. Export the folder task as a plain TF.js model; a fresh page loads it with tf.loadLayersModel.
-  const answers: string[] = [];
-  for (const t of tries) {
-    await page.setInputFiles('#life-try', t.path);
-    await page.waitForSelector('#life-predictions li[data-task="strokes"]');
-    answers.push((await page.getAttribute('#life-predictions li[data-task="strokes"]', 'data-prediction')) ?? '');
-  }
-  await page.selectOption('#life-export-task', 'strokes');
-  const [exported] = await Promise.all([page.waitForEvent('download'), page.click('#life-export')]);
-  assert.equal(exported.suggestedFilename(), 'strokes-tfjs-model.zip');
-  const exportPath = join(scratch, 'strokes.zip');
-  await exported.saveAs(exportPath);
-  const files = await unzip(new Uint8Array(await readFile(exportPath)));
-  assert.deepEqual([...files.keys()].sort(), ['model.json', 'weights.bin']);
-  const fresh = await browser.newPage();
-  await fresh.route(`${server.url}exported/**`, (route) => {
-    const name = route.request().url().split('/').pop() ?? '';
-    const body = files.get(name);
-    return body ? route.fulfill({ body: Buffer.from(body) }) : route.abort();
-  });
-  await openPage(fresh, '?backend=wasm');
-  const freshAnswers = await fresh.evaluate(
-    async ({ url, inputs }) => {
-      const t = (globalThis as unknown as { tf: typeof tf }).tf;
-      const model = await t.loadLayersModel(url);
-      return inputs.map((x) => {
-        const shape = model.inputs[0].shape.map((d) => d ?? 1);
-        const y = model.predict(t.tensor(x, shape)) as tf.Tensor;
-        return y.argMax(-1).dataSync()[0];
-      });
-    },
-    { url: `${server.url}exported/model.json`, inputs: tries.map((t) => [...t.pixels]) },
-  );
-  assert.deepEqual(
-    freshAnswers.map((i) => ['one', 'seven'][i]),
-    answers,
-  );
-  await fresh.close();
+    // 4. Export the folder task as a plain TF.js model; a fresh page loads it with tf.loadLayersModel.
+    const answers: string[] = [];
+    for (const t of tries) {
+      await page.setInputFiles('#life-try', t.path);
+      await page.waitForSelector('#life-predictions li[data-task="strokes"]');
+      answers.push(
+        (await page.getAttribute('#life-predictions li[data-task="strokes"]', 'data-prediction')) ?? '',
+      );
+    }
+    await page.selectOption('#life-export-task', 'strokes');
+    const [exported] = await Promise.all([page.waitForEvent('download'), page.click('#life-export')]);
+    assert.equal(exported.suggestedFilename(), 'strokes-tfjs-model.zip');
+    const exportPath = join(scratch, 'strokes.zip');
+    await exported.saveAs(exportPath);
+    const files = await unzip(new Uint8Array(await readFile(exportPath)));
+    assert.deepEqual([...files.keys()].sort(), ['model.json', 'weights.bin']);
+    const fresh = await browser.newPage();
+    await fresh.route(`${server.url}exported/**`, (route) => {
+      const name = route.request().url().split('/').pop() ?? '';
+      const body = files.get(name);
+      return body ? route.fulfill({ body: Buffer.from(body) }) : route.abort();
+    });
+    await openPage(fresh, '?backend=wasm');
+    const freshAnswers = await fresh.evaluate(
+      async ({ url, inputs }) => {
+        const t = (globalThis as unknown as { tf: typeof tf }).tf;
+        const model = await t.loadLayersModel(url);
+        return inputs.map((x) => {
+          const shape = model.inputs[0].shape.map((d) => d ?? 1);
+          const y = model.predict(t.tensor(x, shape)) as tf.Tensor;
+          return y.argMax(-1).dataSync()[0];
+        });
+      },
+      { url: `${server.url}exported/model.json`, inputs: tries.map((t) => [...t.pixels]) },
+    );
+    assert.deepEqual(
+      freshAnswers.map((i) => ['one', 'seven'][i]),
+      answers,
+    );
+    await fresh.close();
 
-  // 5. Download the learner; Node's `unforget learn` goes on with it; the page opens the result.
-  const [saving] = await Promise.all([page.waitForEvent('download'), page.click('#life-download')]);
-  const learnerZip = join(scratch, 'learner.zip');
-  await saving.saveAs(learnerZip);
-  const learnerDir = join(scratch, 'from-page');
-  for (const [path, bytes] of await unzip(new Uint8Array(await readFile(learnerZip)))) {
-    await mkdir(join(learnerDir, path, '..'), { recursive: true });
-    await writeFile(join(learnerDir, path), bytes);
-  }
-  const cli = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', 'src/cli/main.ts', 'learn', join(learnerDir, 'unforget-learner'), '--task', 'fives', '--data', 'mnist:5-6', '--iterations', '30', '--no-progress', '--out', join(scratch, 'from-node')],
-    { encoding: 'utf8' },
-  );
-  assert.equal(cli.status, 0, cli.stderr + cli.stdout);
-  const back = new Map<string, Uint8Array>();
-  for (const entry of await readdir(join(scratch, 'from-node'), { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile()) continue;
-    const full = join(entry.parentPath, entry.name);
-    back.set(full.slice(join(scratch, 'from-node').length + 1), await readFile(full));
-  }
-  await writeFile(join(scratch, 'from-node.zip'), zip(back));
-  await page.setInputFiles('#life-open', join(scratch, 'from-node.zip'));
-  await waitTasks(page, 4);
-  await message(page);
-  rows = await lifeMatrix(page);
-  assert.equal(rows.length, 4);
+    // 5. Download the learner; Node's `unforget learn` goes on with it; the page opens the result.
+    const [saving] = await Promise.all([page.waitForEvent('download'), page.click('#life-download')]);
+    const learnerZip = join(scratch, 'learner.zip');
+    await saving.saveAs(learnerZip);
+    const learnerDir = join(scratch, 'from-page');
+    for (const [path, bytes] of await unzip(new Uint8Array(await readFile(learnerZip)))) {
+      await mkdir(join(learnerDir, path, '..'), { recursive: true });
+      await writeFile(join(learnerDir, path), bytes);
+    }
+    const cli = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'learn',
+        join(learnerDir, 'unforget-learner'),
+        '--task',
+        'fives',
+        '--data',
+        'mnist:5-6',
+        '--iterations',
+        '30',
+        '--no-progress',
+        '--out',
+        join(scratch, 'from-node'),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(cli.status, 0, cli.stderr + cli.stdout);
+    const back = new Map<string, Uint8Array>();
+    for (const entry of await readdir(join(scratch, 'from-node'), { recursive: true, withFileTypes: true })) {
+      if (!entry.isFile()) continue;
+      const full = join(entry.parentPath, entry.name);
+      back.set(full.slice(join(scratch, 'from-node').length + 1), await readFile(full));
+    }
+    await writeFile(join(scratch, 'from-node.zip'), zip(back));
+    await page.setInputFiles('#life-open', join(scratch, 'from-node.zip'));
+    assert.match(await message(page), /Opened: 4 task/);
+    await waitTasks(page, 4);
+    rows = await lifeMatrix(page);
+    assert.equal(rows.length, 4);
 
-  // 6. Storage full: the task is learned and kept in the page, and the message says so.
-  await page.evaluate(() => {
-    IDBObjectStore.prototype.put = function () {
-      throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
-    };
-  });
-  await page.selectOption('#life-source', 'digits');
-  await page.fill('#life-digits', '0-1');
-  await page.fill('#life-name', 'zero-one');
-  await page.fill('#life-steps', '20');
-  await page.click('#life-learn');
-  assert.match(await message(page), /storage is full.*still here in the page/);
-  await waitTasks(page, 5);
-  assert.equal(await page.isDisabled('#life-download'), false);
-  assert.deepEqual(errors, []);
-  await page.close();
-});
+    // 6. Storage full: the task is learned and kept in the page, and the message says so.
+    await page.evaluate(() => {
+      IDBObjectStore.prototype.put = function () {
+        throw new DOMException('the quota has been exceeded', 'QuotaExceededError');
+      };
+    });
+    await page.selectOption('#life-source', 'digits');
+    await page.fill('#life-digits', '0-1');
+    await page.fill('#life-name', 'zero-one');
+    await page.fill('#life-steps', '20');
+    await page.click('#life-learn');
+    assert.match(await message(page), /storage is full.*still here in the page/);
+    await waitTasks(page, 5);
+    assert.equal(await page.isDisabled('#life-download'), false);
+    assert.deepEqual(errors, []);
+    await page.close();
+  },
+);

@@ -29,6 +29,7 @@ import { learnerFolder, openLearnerFolder, stripTopFolder, type Folder } from '.
 import { hideMessage, showError, showMessage } from './messages.js';
 import { download, filesToFolder, loadLife, offer, saveLife, type KeptTest } from './model-store.js';
 import { zip } from './zip.js';
+import { manifestName } from '../src/persist/format.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
@@ -183,7 +184,8 @@ function describe(): void {
   const names = taskNames(l);
   document.body.dataset.lifeTasks = String(names.length);
   if (!l) {
-    ui.status.textContent = 'No learner yet: start from a new network, or add a task (a new network is made).';
+    ui.status.textContent =
+      'No learner yet: start from a new network, or add a task (a new network is made).';
   } else {
     const method = life.strategy ? life.strategy.name : 'no method yet';
     ui.status.textContent =
@@ -297,7 +299,7 @@ async function plainModel(folder: Folder): Promise<tf.LayersModel> {
   const jsonPath = [...folder.keys()].find((p) => p === 'model.json' || p.endsWith('/model.json'));
   if (!jsonPath) {
     throw new ModelError(
-      'found neither a learner (manifest.json) nor a TF.js model (model.json); pick a learner’s ZIP or folder, or a model.json with its weights',
+      'found neither a learner (unforget.json) nor a TF.js model (model.json); pick a learner’s ZIP or folder, or a model.json with its weights',
     );
   }
   const base = jsonPath.slice(0, jsonPath.length - 'model.json'.length);
@@ -305,14 +307,18 @@ async function plainModel(folder: Folder): Promise<tf.LayersModel> {
     modelTopology?: object;
     weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
   };
-  if (!json.modelTopology) throw new ModelError(`${jsonPath} has no modelTopology: it is not a TF.js layers model`);
+  if (!json.modelTopology)
+    throw new ModelError(`${jsonPath} has no modelTopology: it is not a TF.js layers model`);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const group of json.weightsManifest ?? []) {
     specs.push(...group.weights);
     for (const p of group.paths) {
       const bytes = folder.get(base + p) ?? folder.get(p.split('/').pop() ?? p);
-      if (!bytes) throw new ModelError(`the weights file ${p} named in ${jsonPath} is missing; pick it with model.json`);
+      if (!bytes)
+        throw new ModelError(
+          `the weights file ${p} named in ${jsonPath} is missing; pick it with model.json`,
+        );
       parts.push(bytes);
     }
   }
@@ -330,7 +336,7 @@ async function plainModel(folder: Folder): Promise<tf.LayersModel> {
 async function openFiles(files: readonly File[]): Promise<void> {
   const raw = await filesToFolder(files);
   const folder = stripTopFolder(raw);
-  if (folder.has('manifest.json')) {
+  if (folder.has(manifestName)) {
     const opened = await openLearnerFolder(folder);
     try {
       checkInputShape(opened.learner, 'this learner');
@@ -472,7 +478,9 @@ async function taskData(): Promise<{ train: Dataset; test: Dataset; classes?: nu
     if (names.length < 2) throw new DataError('a task needs at least two classes: name them, e.g. "a, b"');
     const thin = names.filter((_, i) => life.drawn[i].length < 2);
     if (thin.length > 0) {
-      throw new DataError(`every class needs at least 2 examples (one to train, one to test); add more to: ${thin.join(', ')}`);
+      throw new DataError(
+        `every class needs at least 2 examples (one to train, one to test); add more to: ${thin.join(', ')}`,
+      );
     }
     const split = splitPerClass(life.drawn, names, [28, 28, 1]);
     return { ...split, source: 'drawn in the page' };
@@ -594,7 +602,9 @@ function predictPixels(pixels: Float32Array | null): void {
     return;
   }
   const items = taskNames(l).map((name) => {
-    const probs = tf.tidy(() => l.predict(tf.tensor(Float32Array.from(pixels), [1, ...l.layout.inputShape]), name));
+    const probs = tf.tidy(() =>
+      l.predict(tf.tensor(Float32Array.from(pixels), [1, ...l.layout.inputShape]), name),
+    );
     const values = probs.dataSync();
     probs.dispose();
     let best = 0;
