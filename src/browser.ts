@@ -37,13 +37,7 @@ export {
 export { registry, strategyEntry, type StrategyEntry, type StrategyOption } from './strategies/index.js';
 
 export type { Dataset, DataSplit } from './data/dataset.js';
-export {
-  imageSplitSeed,
-  imageTestShare,
-  rgbaToInput,
-  splitPerClass,
-  type Rgba,
-} from './data/image-split.js';
+export { imageSplitSeed, imageTestShare, rgbaToInput, splitPerClass, type Rgba } from './data/image-split.js';
 export { validateDataset, subset, withClasses, exampleCount, exampleSize } from './data/dataset.js';
 
 export { Learner, learner, type LearnerOptions, type TaskRecord } from './model/learner.js';
