@@ -44,13 +44,14 @@ try {
     for (const task of ['first', 'second']) {
       await page.selectOption('#life-source', 'draw');
       await page.fill('#life-classes', 'one, seven');
+      const started = Date.now();
       await page.setInputFiles('[data-files-class="0"]', files[0]);
       await page.setInputFiles('[data-files-class="1"]', files[1]);
       await page.waitForFunction(
         () => document.querySelector('.count[data-class="1"]')?.textContent === 'seven: 50',
       );
       const before = Number(await page.getAttribute('body', 'data-life-tasks'));
-      const started = Date.now();
+      const read = Date.now() - started;
       await page.fill('#life-name', task);
       await page.click('#life-learn');
       await page.waitForSelector(`body[data-life-tasks="${before + 1}"]`, { timeout: 300_000 });
@@ -60,7 +61,8 @@ try {
       const wall = Date.now() - started;
       const ms = await page.getAttribute('#life-train-status', 'data-ms');
       console.log(
-        `${backend} (running on ${used}) task '${task}': learned in ${ms} ms (${wall} ms click to saved); ` +
+        `${backend} (running on ${used}) task '${task}': images read in ${read} ms, learned in ${ms} ms ` +
+          `(${wall} ms from picking the files to saved); ` +
           `${await page.textContent('#life-train-status')}`,
       );
     }

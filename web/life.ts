@@ -268,10 +268,11 @@ async function keep(): Promise<void> {
   });
   const all = total + perTask.reduce((s, t) => s + t.test, 0);
   ui.storage.textContent =
-    `Kept in this browser: ${kB(all)} — the network ${kB(size('trunk/'))}, method state ${kB(size('strategy'))}; ` +
+    `Kept in this browser: ${kB(all)} — the network ${kB(size('trunk/'))}, method state ${kB(size('state.bin'))}; ` +
     perTask.map((t) => `${t.name}: head ${kB(t.head)} + test images ${kB(t.test)}`).join('; ') +
     '.';
   ui.storage.dataset.bytes = String(all);
+  ui.storage.dataset.shared = JSON.stringify({ trunk: size('trunk/'), state: size('state.bin') });
   ui.storage.dataset.perTask = JSON.stringify(perTask);
 }
 
@@ -496,6 +497,12 @@ async function taskData(): Promise<{ train: Dataset; test: Dataset; classes?: nu
   };
 }
 
+/** A kept test set as a dataset (a built-in digit set's from the bundled MNIST). */
+async function keptTest(kept: KeptTest): Promise<Dataset> {
+  if (kept.digits) return withClasses((await bundledMnist()).test, kept.digits);
+  return { inputs: kept.inputs, labels: kept.labels, shape: kept.shape, classNames: kept.classNames };
+}
+
 // ---------- learning a task ----------
 
 async function learnTask(): Promise<void> {
@@ -523,14 +530,10 @@ async function learnTask(): Promise<void> {
     const data = await taskData();
     const learner = life.learner ?? (made = newLearner());
     const strategy = life.strategy ?? (madeStrategy = strategyEntry(ui.method.value).create({}));
-    const oldData = Object.fromEntries(
-      taskNames(learner)
-        .filter((t) => life.tests[t])
-        .map((t) => {
-          const kept = life.tests[t];
-          return [t, { test: fitted({ ...kept }, learner) }];
-        }),
-    );
+    const oldData: Record<string, { test: Dataset }> = {};
+    for (const t of taskNames(learner).filter((t) => life.tests[t])) {
+      oldData[t] = { test: fitted(await keptTest(life.tests[t]), learner) };
+    }
     life.loss = [];
     ui.progress.value = 0;
     const started = performance.now();
@@ -563,12 +566,20 @@ async function learnTask(): Promise<void> {
     madeStrategy = null;
     life.learner = learner;
     life.strategy = strategy;
-    life.tests[name] = {
-      inputs: data.test.inputs,
-      labels: data.test.labels,
-      shape: [...data.test.shape],
-      classNames: [...data.test.classNames],
-    };
+    life.tests[name] = data.classes
+      ? {
+          inputs: new Float32Array(0),
+          labels: new Int32Array(0),
+          shape: [0],
+          classNames: [],
+          digits: data.classes,
+        }
+      : {
+          inputs: data.test.inputs,
+          labels: data.test.labels,
+          shape: [...data.test.shape],
+          classNames: [...data.test.classNames],
+        };
     life.rows.push([...result.accuracies]);
     ui.trainStatus.textContent =
       `${result.stopped ? 'Stopped early; kept what it learned' : 'Learned'} '${name}' in ${(ms / 1000).toFixed(1)} s ` +

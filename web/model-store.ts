@@ -122,6 +122,8 @@ export interface KeptTest {
   labels: Int32Array;
   shape: number[];
   classNames: string[];
+  /** A built-in digit set's digits: its test images come from the bundled MNIST, none are stored. */
+  digits?: number[];
 }
 
 /** What the page keeps of a model's life: the learner's folder and each task's test images. */
