@@ -34,7 +34,13 @@ export {
   type TaskLayout,
 } from './scenarios/types.js';
 
-export { registry, strategyEntry, type StrategyEntry, type StrategyOption } from './strategies/index.js';
+export {
+  registry,
+  strategyEntry,
+  parseOptionValue,
+  type StrategyEntry,
+  type StrategyOption,
+} from './strategies/index.js';
 
 export type { Dataset, DataSplit } from './data/dataset.js';
 export { imageSplitSeed, imageTestShare, rgbaToInput, splitPerClass, type Rgba } from './data/image-split.js';

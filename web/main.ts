@@ -16,6 +16,7 @@ import {
   taskPermutations,
   train,
   OptionError,
+  parseOptionValue,
   type BackboneSpec,
   type BrowserBackend,
   type Dataset,
@@ -204,7 +205,9 @@ function renderStrategyOptions(): void {
   );
 }
 
+/** The options filled in, read by the library's own parser (the same as the command line's flags). */
 function strategyOptionValues(): Record<string, number | string> {
+  const entry = strategyEntry(ui.strategy.value);
   const out: Record<string, number | string> = {};
   for (const input of ui.strategyOptions.querySelectorAll<HTMLInputElement | HTMLSelectElement>(
     '[data-option]',
@@ -212,17 +215,8 @@ function strategyOptionValues(): Record<string, number | string> {
     const name = input.dataset.option as string;
     const raw = input.value.trim();
     if (raw === '') continue;
-    if (input.dataset.kind === 'choice') {
-      out[name] = raw;
-      continue;
-    }
-    const n = Number(raw);
-    if (!Number.isFinite(n) || (input.dataset.kind === 'integer' && !Number.isInteger(n))) {
-      throw new OptionError(
-        `${name} must be ${input.dataset.kind === 'integer' ? 'a whole number' : 'a number'}`,
-      );
-    }
-    out[name] = n;
+    const option = entry.options.find((o) => o.name === name);
+    if (option) out[name] = parseOptionValue(option, raw);
   }
   return out;
 }
