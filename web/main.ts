@@ -26,7 +26,6 @@ import {
   type ScenarioLayout,
   type Setting,
   type Strategy,
-  useBrowserBackend,
 } from '../src/browser.js';
 import { drawLines, drawLoss, renderMatrix, type LossPoint } from './charts.js';
 import {
@@ -40,6 +39,8 @@ import {
 } from './data.js';
 import { drawPad } from './draw.js';
 import { resumeLife, startLife } from './life.js';
+import { backendInUse, startBackend } from './backend.js';
+import { startReportPanel } from './report-panel.js';
 import { showError, showMessage } from './messages.js';
 import {
   download,
@@ -106,7 +107,6 @@ const ui = {
 
 /** Everything the page holds between clicks. */
 const state: {
-  backend: string | null;
   learner: Learner | null;
   strategy: Strategy | null;
   /** What the page saves with the learner to show the run again. */
@@ -119,7 +119,6 @@ const state: {
   running: AbortController | null;
   loss: LossPoint[];
 } = {
-  backend: null,
   learner: null,
   strategy: null,
   notes: null,
@@ -135,40 +134,6 @@ const sampleRandom = seededRandom(2024);
 /** Shows how many tensors are alive on the body, so that a test can check nothing leaks. */
 function countTensors(): void {
   document.body.dataset.tensors = String(tf.memory().numTensors);
-}
-
-// ---------- backend ----------
-
-/** Lets the browser paint and handle clicks between training steps: every read of a tensor first yields. */
-function yieldOnRead(): void {
-  const backend = tf.backend() as unknown as { read(id: object): Promise<unknown>; unforgetYields?: true };
-  if (backend.unforgetYields) return;
-  const read = backend.read.bind(backend);
-  const channel = new MessageChannel();
-  const waiting: (() => void)[] = [];
-  channel.port1.onmessage = () => waiting.shift()?.();
-  backend.read = async (id) => {
-    await new Promise<void>((done) => {
-      waiting.push(done);
-      channel.port2.postMessage(0);
-    });
-    return read(id);
-  };
-  backend.unforgetYields = true;
-}
-
-async function startBackend(want: BrowserBackend): Promise<void> {
-  if (state.backend && (want === 'auto' || want === state.backend)) return;
-  const notes: string[] = [];
-  ui.backend.textContent = 'starting…';
-  const name = await useBrowserBackend(want, {
-    wasmPath: new URL('wasm/', location.href).href,
-    onFallback: (backend, reason) => notes.push(`${backend}: ${reason}`),
-  });
-  yieldOnRead();
-  state.backend = name;
-  ui.backend.textContent = name + (notes.length > 0 ? ` (${notes.join('; ')})` : '');
-  document.body.dataset.backend = name;
 }
 
 // ---------- strategy options ----------
@@ -671,24 +636,6 @@ ui.loadFiles.addEventListener('change', () => void loadPicked(ui.loadFiles));
 ui.loadFolderButton.addEventListener('click', () => ui.loadFolder.click());
 ui.loadFolder.addEventListener('change', () => void loadPicked(ui.loadFolder));
 
-// ---------- a compare report ----------
-
-ui.reportButton.addEventListener('click', () => ui.reportFile.click());
-ui.reportFile.addEventListener('change', async () => {
-  const file = ui.reportFile.files?.[0];
-  ui.reportFile.value = '';
-  if (!file) return;
-  const text = await file.text();
-  if (!/<html|<!doctype html/i.test(text.slice(0, 2000))) {
-    showError(
-      new OptionError(`${file.name} is not an HTML report; pick the .html file unforget compare wrote`),
-    );
-    return;
-  }
-  ui.report.srcdoc = text;
-  ui.report.hidden = false;
-});
-
 // ---------- start ----------
 
 let resizeFrame = 0;
@@ -702,6 +649,7 @@ window.addEventListener('resize', () => {
 
 async function start(): Promise<void> {
   startLife();
+  startReportPanel();
   const params = new URLSearchParams(location.search);
   const asked = params.get('backend');
   if (asked && ['auto', 'webgl', 'wasm', 'cpu'].includes(asked)) ui.backendChoice.value = asked;
@@ -715,7 +663,7 @@ async function start(): Promise<void> {
     ui.status.textContent = 'No TensorFlow.js backend could start.';
     showError(error);
   }
-  if (state.backend) await resumeLife();
+  if (backendInUse()) await resumeLife();
   const saved = await savedInBrowser();
   if (saved)
     ui.modelStatus.textContent = `A learner is saved in this browser (${saved.name}, ${saved.savedAt}).`;
