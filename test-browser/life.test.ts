@@ -370,6 +370,37 @@ test(
     assert.match(await message(page), /storage is full.*still here in the page/);
     await waitTasks(page, 5);
     assert.equal(await page.isDisabled('#life-download'), false);
+
+    // At a phone's width every part fits: nothing wider than the screen, the pad big enough for a finger,
+    // and the help beside the (empty) compare matrix is not squeezed to a word a line.
+    await page.setViewportSize({ width: 390, height: 844 });
+    assert.ok(
+      (await page.evaluate(() => document.documentElement.scrollWidth)) <= 390,
+      'nothing is wider than a phone',
+    );
+    const pad = await page.locator('#life-draw').boundingBox();
+    assert.ok(pad && pad.width >= 200, `the pad is ${pad?.width} px wide`);
+    assert.equal(await page.$eval('#life-draw', (el) => getComputedStyle(el).touchAction), 'none');
+    const help = await page.locator('#matrix-help').boundingBox();
+    assert.ok(help && help.width > 200, `the help beside the empty matrix is ${help?.width} px wide`);
+
+    // A finger draws: touch pointer events on the pad make a drawing each task answers.
+    await page.click('#life-clear');
+    await page.locator('#life-draw').scrollIntoViewIfNeeded();
+    const box = await page.locator('#life-draw').boundingBox();
+    assert.ok(box);
+    const touch = (type: string, v: number) =>
+      page.dispatchEvent('#life-draw', type, {
+        pointerId: 7,
+        pointerType: 'touch',
+        isPrimary: true,
+        clientX: box.x + box.width * 0.45,
+        clientY: box.y + box.height * v,
+      });
+    await touch('pointerdown', 0.15);
+    for (let i = 1; i <= 8; i++) await touch('pointermove', 0.15 + i * 0.09);
+    await touch('pointerup', 0.87);
+    await page.waitForSelector('#life-predictions li[data-task="lines"]');
     assert.deepEqual(errors, []);
     await page.close();
   },
