@@ -18,6 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { enableWasmTrainingKernels } from './backend/wasm/index.js';
 
 export { split, type SplitOptions } from './scenarios/split.js';
+export { scenarioCatalog, scenarioSummary, type ScenarioInfo } from './scenarios/catalog.js';
 export { permuted, taskPermutations, type PermutedOptions } from './scenarios/permuted.js';
 export { rotated, type RotatedOptions } from './scenarios/rotated.js';
 export { transfer, type TransferOptions, type TransferPart } from './scenarios/transfer.js';

@@ -165,6 +165,7 @@ test(
     assert.match(await message(page), /Opened: 1 task/);
     assert.deepEqual(await lifeMatrix(page), [['none']]);
     for (const t of tries) {
+      await page.click('#life-clear'); // no answers until the image's
       await page.setInputFiles('#life-try', t.path);
       await page.waitForSelector('#life-predictions li[data-prediction]');
       assert.equal(
@@ -275,6 +276,7 @@ test(
     // 4. Export the folder task as a plain TF.js model; a fresh page loads it with tf.loadLayersModel.
     const answers: string[] = [];
     for (const t of tries) {
+      await page.click('#life-clear'); // no answers until the image's
       await page.setInputFiles('#life-try', t.path);
       await page.waitForSelector('#life-predictions li[data-task="strokes"]');
       answers.push(

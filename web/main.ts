@@ -17,6 +17,7 @@ import {
   train,
   OptionError,
   parseOptionValue,
+  scenarioCatalog,
   type BackboneSpec,
   type BrowserBackend,
   type Dataset,
@@ -247,6 +248,21 @@ ui.backbone.addEventListener('change', () => {
   $('hidden-label').textContent = cnn ? 'Dense width (after 8, 16 filters)' : 'Hidden widths';
   if (cnn) ui.hidden.value = ui.hidden.value.split(',')[0];
 });
+
+// The scenarios this page builds, named and described by the library's catalog (as on the command line).
+const pageScenarios: Record<string, string> = {
+  'split-mnist': 'Split MNIST',
+  'permuted-mnist': 'Permuted MNIST',
+  images: 'Your images',
+};
+ui.scenario.replaceChildren(
+  ...scenarioCatalog
+    .filter((s) => s.name in pageScenarios)
+    .map(
+      (s) =>
+        new Option(`${pageScenarios[s.name]}: ${s.summary.replace(/ \(--data folder,[^)]*\)/, '')}`, s.name),
+    ),
+);
 
 const defaultTasks: Record<string, string> = { 'split-mnist': '5', 'permuted-mnist': '5', images: '2' };
 ui.scenario.addEventListener('change', () => {
