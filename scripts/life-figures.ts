@@ -55,8 +55,13 @@ try {
       await page.fill('#life-name', task);
       await page.click('#life-learn');
       await page.waitForSelector(`body[data-life-tasks="${before + 1}"]`, { timeout: 300_000 });
-      await page.waitForFunction(() =>
-        document.querySelector('#life-storage')?.getAttribute('data-per-task'),
+      // The task is kept in this browser once the storage line names it.
+      await page.waitForFunction(
+        (name) =>
+          (document.querySelector('#life-storage')?.getAttribute('data-per-task') ?? '').includes(
+            `"${name}"`,
+          ),
+        task,
       );
       const wall = Date.now() - started;
       const ms = await page.getAttribute('#life-train-status', 'data-ms');
