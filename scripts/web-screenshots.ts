@@ -1,6 +1,7 @@
 /**
- * Takes the README's screenshots of the web page: trains split MNIST in headless Chromium (Debian's
- * chromium), draws a digit, and writes docs/web.png (desktop) and docs/web-phone.png (390 px wide).
+ * Takes the README's screenshots of the web page: a learner with three tasks grown in the page's
+ * "Your model's life" flow (two built-in digit tasks and one drawn task), in headless Chromium
+ * (Debian's chromium): docs/web.png (1280 px) and docs/web-phone.png (390 px wide).
  * Run with `npx tsx scripts/web-screenshots.ts`.
  */
 import { mkdir } from 'node:fs/promises';
@@ -13,27 +14,29 @@ import { buildWeb } from './build-web.js';
 
 const docs = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 
-async function drawTwo(page: Page): Promise<void> {
-  await page.locator('#draw').scrollIntoViewIfNeeded();
-  const box = await page.locator('#draw').boundingBox();
+/** A stroke on the life pad: 'bar' vertical, 'dash' horizontal, shifted by `k`. */
+async function stroke(page: Page, kind: 'bar' | 'dash', k: number): Promise<void> {
+  await page.click('#life-clear');
+  const box = await page.locator('#life-draw').boundingBox();
   if (!box) throw new Error('no drawing pad');
-  const at = (x: number, y: number) => page.mouse.move(box.x + box.width * x, box.y + box.height * y);
-  const points: [number, number][] = [
-    [0.3, 0.3],
-    [0.4, 0.2],
-    [0.55, 0.18],
-    [0.66, 0.26],
-    [0.66, 0.4],
-    [0.55, 0.55],
-    [0.4, 0.7],
-    [0.3, 0.8],
-    [0.5, 0.8],
-    [0.72, 0.8],
-  ];
-  await at(...points[0]);
+  const at = (u: number, v: number) => page.mouse.move(box.x + box.width * u, box.y + box.height * v);
+  const s = (k % 3) * 0.05;
+  await (kind === 'bar' ? at(0.4 + s, 0.15) : at(0.15, 0.4 + s));
   await page.mouse.down();
-  for (const p of points.slice(1)) await at(...p);
+  for (let i = 1; i <= 8; i++) {
+    const t = 0.15 + i * 0.09;
+    await (kind === 'bar' ? at(0.4 + s, t) : at(t, 0.4 + s));
+  }
   await page.mouse.up();
+}
+
+async function digitsTask(page: Page, name: string, digits: string): Promise<void> {
+  const before = Number(await page.getAttribute('body', 'data-life-tasks'));
+  await page.selectOption('#life-source', 'digits');
+  await page.fill('#life-digits', digits);
+  await page.fill('#life-name', name);
+  await page.click('#life-learn');
+  await page.waitForSelector(`body[data-life-tasks="${before + 1}"]`, { timeout: 120_000 });
 }
 
 await buildWeb();
@@ -41,23 +44,32 @@ const server = await startServer({ port: 0 });
 const browser = await launchChromium();
 try {
   await mkdir(docs, { recursive: true });
-  const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   await page.goto(`${server.url}?backend=wasm`);
   await page.waitForSelector('body[data-ready="true"]');
-  await page.selectOption('#scenario', 'split-mnist');
-  await page.fill('#tasks', '5');
-  await page.selectOption('#setting', 'class');
-  await page.selectOption('#strategy', 'finetune');
-  await page.fill('#iterations', '60');
-  await page.click('#train');
-  await page.waitForSelector('body[data-trained="5"]', { timeout: 120_000 });
-  await drawTwo(page);
-  await page.waitForSelector('#predictions li[data-prediction]');
+  await page.click('#life-new');
+  await page.click('#message-close');
+  await page.selectOption('#life-method', 'ewc');
+  await digitsTask(page, 'digits 0-4', '0-4');
+  await digitsTask(page, 'digits 5-9', '5-9');
+  await page.selectOption('#life-source', 'draw');
+  await page.fill('#life-classes', 'bar, dash');
+  for (let k = 0; k < 5; k++) {
+    await stroke(page, 'bar', k);
+    await page.click('[data-add-class="0"]');
+    await stroke(page, 'dash', k);
+    await page.click('[data-add-class="1"]');
+  }
+  await page.fill('#life-name', 'lines');
+  await page.click('#life-learn');
+  await page.waitForSelector('body[data-life-tasks="3"]', { timeout: 120_000 });
+  await stroke(page, 'bar', 1);
+  await page.waitForSelector('#life-predictions li[data-prediction]');
   await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: join(docs, 'web.png'), fullPage: true });
+  await page.screenshot({ path: join(docs, 'web.png') });
 
   await page.setViewportSize({ width: 390, height: 844 });
-  await page.locator('#train-panel').evaluate((el) => el.scrollIntoView());
+  await page.locator('#life-matrix').evaluate((el) => el.scrollIntoView());
   await page.screenshot({ path: join(docs, 'web-phone.png') });
   console.log(`unforget: wrote ${join(docs, 'web.png')} and ${join(docs, 'web-phone.png')}`);
 } finally {

@@ -18,6 +18,7 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { enableWasmTrainingKernels } from './backend/wasm/index.js';
 
 export { split, type SplitOptions } from './scenarios/split.js';
+export { scenarioCatalog, scenarioSummary, type ScenarioInfo } from './scenarios/catalog.js';
 export { permuted, taskPermutations, type PermutedOptions } from './scenarios/permuted.js';
 export { rotated, type RotatedOptions } from './scenarios/rotated.js';
 export { transfer, type TransferOptions, type TransferPart } from './scenarios/transfer.js';
@@ -34,9 +35,16 @@ export {
   type TaskLayout,
 } from './scenarios/types.js';
 
-export { registry, strategyEntry, type StrategyEntry, type StrategyOption } from './strategies/index.js';
+export {
+  registry,
+  strategyEntry,
+  parseOptionValue,
+  type StrategyEntry,
+  type StrategyOption,
+} from './strategies/index.js';
 
 export type { Dataset, DataSplit } from './data/dataset.js';
+export { imageSplitSeed, imageTestShare, rgbaToInput, splitPerClass, type Rgba } from './data/image-split.js';
 export { validateDataset, subset, withClasses, exampleCount, exampleSize } from './data/dataset.js';
 
 export { Learner, learner, type LearnerOptions, type TaskRecord } from './model/learner.js';

@@ -2,7 +2,10 @@
 import {
   DataError,
   decodeImageSplit,
-  seededRandom,
+  imageSplitSeed,
+  imageTestShare,
+  rgbaToInput,
+  splitPerClass,
   validateDataset,
   withClasses,
   type DataSplit,
@@ -83,23 +86,22 @@ export async function fromDrop(items: DataTransferItemList): Promise<PickedFile[
   return single ? out.map((p) => ({ ...p, folders: p.folders.slice(1) })) : out;
 }
 
-/** An image file as 28×28 grayscale values in [0, 1] (the browser decodes it; black behind transparency). */
-async function decode(file: File): Promise<Float32Array> {
-  const bitmap = await createImageBitmap(file);
-  const canvas = new OffscreenCanvas(28, 28);
+/**
+ * An image file as 28×28 grayscale values in [0, 1]: the browser decodes it at its own size, then the
+ * library turns the pixels into inputs exactly as Node's image-folder loader does (rgbaToInput).
+ */
+export async function decodeImage(file: Blob): Promise<Float32Array> {
+  const bitmap = await createImageBitmap(file, { premultiplyAlpha: 'none', colorSpaceConversion: 'none' });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
   const g = canvas.getContext('2d', { willReadFrequently: true }) as OffscreenCanvasRenderingContext2D;
-  g.fillStyle = '#000';
-  g.fillRect(0, 0, 28, 28);
-  g.imageSmoothingQuality = 'high';
-  g.drawImage(bitmap, 0, 0, 28, 28);
+  g.drawImage(bitmap, 0, 0);
+  const rgba = g.getImageData(0, 0, bitmap.width, bitmap.height);
   bitmap.close();
-  const rgba = g.getImageData(0, 0, 28, 28).data;
   const out = new Float32Array(784);
-  for (let i = 0; i < 784; i++) {
-    out[i] = (0.299 * rgba[i * 4] + 0.587 * rgba[i * 4 + 1] + 0.114 * rgba[i * 4 + 2]) / 255;
-  }
+  rgbaToInput(rgba, 28, 28, 1, out);
   return out;
 }
+const decode = decodeImage;
 
 /** What reading a folder gave: the data, how it is grouped, and what was skipped. */
 export interface ImageFolders {
@@ -117,7 +119,7 @@ export interface ImageFolders {
  */
 export async function readImageFolders(
   files: readonly PickedFile[],
-  seed: number,
+  seed: number = imageSplitSeed,
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImageFolders> {
   const skipped: string[] = [];
@@ -141,6 +143,8 @@ export async function readImageFolders(
     return false;
   });
   const classKey = (f: PickedFile) => f.folders.join('/');
+  // Each class's images in file-name order (as Node reads a folder), so the seeded split picks alike.
+  usable.sort((a, b) => (a.file.name < b.file.name ? -1 : a.file.name > b.file.name ? 1 : 0));
   const classNames = [...new Set(usable.map(classKey))].sort();
   const byClass = new Map<string, Float32Array[]>(classNames.map((c) => [c, []]));
   let done = 0;
@@ -164,28 +168,17 @@ export async function readImageFolders(
       `found one class (${classNames[0]}); a task needs at least two: put each class's images in its own sub-folder`,
     );
   }
-  const random = seededRandom(seed);
-  const train: { x: Float32Array; y: number }[] = [];
-  const test: { x: Float32Array; y: number }[] = [];
-  classNames.forEach((c, label) => {
-    const list = [...(byClass.get(c) ?? [])];
-    for (let i = list.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [list[i], list[j]] = [list[j], list[i]];
-    }
-    const testCount = Math.max(1, Math.round(list.length * 0.2));
-    list.forEach((x, i) => (i < testCount ? test : train).push({ x, y: label }));
-  });
-  const pack = (items: { x: Float32Array; y: number }[]): Dataset => {
-    const inputs = new Float32Array(items.length * 784);
-    items.forEach((it, i) => inputs.set(it.x, i * 784));
-    return validateDataset({
-      inputs,
-      labels: Int32Array.from(items.map((it) => it.y)),
-      shape: [items.length, 28, 28, 1],
-      classNames,
-    });
-  };
+  // The library's own split (the same as Node's image folders: a fifth of each class, seed 0).
+  const split = splitPerClass(
+    classNames.map((c) => byClass.get(c) ?? []),
+    classNames,
+    [28, 28, 1],
+    imageTestShare,
+    seed,
+  );
+  const pack = (d: Dataset): Dataset => validateDataset(d);
+  const train = pack(split.train);
+  const test = pack(split.test);
   let taskClasses: number[][] | null = null;
   let taskNames: string[] = [];
   if (depth === 2) {
@@ -200,7 +193,7 @@ export async function readImageFolders(
       );
     }
   }
-  return { data: { train: pack(train), test: pack(test) }, taskClasses, taskNames, skipped, images: done };
+  return { data: { train, test }, taskClasses, taskNames, skipped, images: done };
 }
 
 /** A scenario whose tasks are the task folders, each with its own classes. */

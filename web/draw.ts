@@ -45,7 +45,12 @@ export function drawPad(canvas: HTMLCanvasElement, onChange: () => void): DrawPa
     exact = null;
   };
   canvas.addEventListener('pointerdown', (e) => {
-    canvas.setPointerCapture(e.pointerId);
+    e.preventDefault(); // a finger draws instead of scrolling the page
+    try {
+      canvas.setPointerCapture(e.pointerId);
+    } catch {
+      // A pointer the browser no longer tracks cannot be captured; the stroke is drawn all the same.
+    }
     last = null;
     line(at(e));
   });

@@ -16,6 +16,8 @@ import {
   taskPermutations,
   train,
   OptionError,
+  parseOptionValue,
+  scenarioCatalog,
   type BackboneSpec,
   type BrowserBackend,
   type Dataset,
@@ -25,7 +27,6 @@ import {
   type ScenarioLayout,
   type Setting,
   type Strategy,
-  useBrowserBackend,
 } from '../src/browser.js';
 import { drawLines, drawLoss, renderMatrix, type LossPoint } from './charts.js';
 import {
@@ -38,6 +39,10 @@ import {
   type PickedFile,
 } from './data.js';
 import { drawPad } from './draw.js';
+import { resumeLife, startLife } from './life.js';
+import { backendInUse, startBackend } from './backend.js';
+import { startReportPanel } from './report-panel.js';
+import { showError, showMessage } from './messages.js';
 import {
   download,
   loadFromBrowser,
@@ -103,7 +108,6 @@ const ui = {
 
 /** Everything the page holds between clicks. */
 const state: {
-  backend: string | null;
   learner: Learner | null;
   strategy: Strategy | null;
   /** What the page saves with the learner to show the run again. */
@@ -116,7 +120,6 @@ const state: {
   running: AbortController | null;
   loss: LossPoint[];
 } = {
-  backend: null,
   learner: null,
   strategy: null,
   notes: null,
@@ -132,57 +135,6 @@ const sampleRandom = seededRandom(2024);
 /** Shows how many tensors are alive on the body, so that a test can check nothing leaks. */
 function countTensors(): void {
   document.body.dataset.tensors = String(tf.memory().numTensors);
-}
-
-// ---------- messages ----------
-
-function showMessage(text: string, kind: 'error' | 'info' = 'error'): void {
-  ui.messageText.textContent = text;
-  ui.message.classList.toggle('info', kind === 'info');
-  ui.message.setAttribute('role', kind === 'error' ? 'alert' : 'status');
-  ui.message.hidden = false;
-}
-
-function showError(error: unknown): void {
-  const text = error instanceof Error ? error.message : String(error);
-  showMessage(text.replace(/^unforget: /, ''));
-  console.error(error);
-}
-
-ui.messageClose.addEventListener('click', () => (ui.message.hidden = true));
-
-// ---------- backend ----------
-
-/** Lets the browser paint and handle clicks between training steps: every read of a tensor first yields. */
-function yieldOnRead(): void {
-  const backend = tf.backend() as unknown as { read(id: object): Promise<unknown>; unforgetYields?: true };
-  if (backend.unforgetYields) return;
-  const read = backend.read.bind(backend);
-  const channel = new MessageChannel();
-  const waiting: (() => void)[] = [];
-  channel.port1.onmessage = () => waiting.shift()?.();
-  backend.read = async (id) => {
-    await new Promise<void>((done) => {
-      waiting.push(done);
-      channel.port2.postMessage(0);
-    });
-    return read(id);
-  };
-  backend.unforgetYields = true;
-}
-
-async function startBackend(want: BrowserBackend): Promise<void> {
-  if (state.backend && (want === 'auto' || want === state.backend)) return;
-  const notes: string[] = [];
-  ui.backend.textContent = 'starting…';
-  const name = await useBrowserBackend(want, {
-    wasmPath: new URL('wasm/', location.href).href,
-    onFallback: (backend, reason) => notes.push(`${backend}: ${reason}`),
-  });
-  yieldOnRead();
-  state.backend = name;
-  ui.backend.textContent = name + (notes.length > 0 ? ` (${notes.join('; ')})` : '');
-  document.body.dataset.backend = name;
 }
 
 // ---------- strategy options ----------
@@ -219,7 +171,9 @@ function renderStrategyOptions(): void {
   );
 }
 
+/** The options filled in, read by the library's own parser (the same as the command line's flags). */
 function strategyOptionValues(): Record<string, number | string> {
+  const entry = strategyEntry(ui.strategy.value);
   const out: Record<string, number | string> = {};
   for (const input of ui.strategyOptions.querySelectorAll<HTMLInputElement | HTMLSelectElement>(
     '[data-option]',
@@ -227,17 +181,8 @@ function strategyOptionValues(): Record<string, number | string> {
     const name = input.dataset.option as string;
     const raw = input.value.trim();
     if (raw === '') continue;
-    if (input.dataset.kind === 'choice') {
-      out[name] = raw;
-      continue;
-    }
-    const n = Number(raw);
-    if (!Number.isFinite(n) || (input.dataset.kind === 'integer' && !Number.isInteger(n))) {
-      throw new OptionError(
-        `${name} must be ${input.dataset.kind === 'integer' ? 'a whole number' : 'a number'}`,
-      );
-    }
-    out[name] = n;
+    const option = entry.options.find((o) => o.name === name);
+    if (option) out[name] = parseOptionValue(option, raw);
   }
   return out;
 }
@@ -303,6 +248,21 @@ ui.backbone.addEventListener('change', () => {
   $('hidden-label').textContent = cnn ? 'Dense width (after 8, 16 filters)' : 'Hidden widths';
   if (cnn) ui.hidden.value = ui.hidden.value.split(',')[0];
 });
+
+// The scenarios this page builds, named and described by the library's catalog (as on the command line).
+const pageScenarios: Record<string, string> = {
+  'split-mnist': 'Split MNIST',
+  'permuted-mnist': 'Permuted MNIST',
+  images: 'Your images',
+};
+ui.scenario.replaceChildren(
+  ...scenarioCatalog
+    .filter((s) => s.name in pageScenarios)
+    .map(
+      (s) =>
+        new Option(`${pageScenarios[s.name]}: ${s.summary.replace(/ \(--data folder,[^)]*\)/, '')}`, s.name),
+    ),
+);
 
 const defaultTasks: Record<string, string> = { 'split-mnist': '5', 'permuted-mnist': '5', images: '2' };
 ui.scenario.addEventListener('change', () => {
@@ -480,7 +440,7 @@ async function takeImages(files: PickedFile[]): Promise<void> {
   state.images = null;
   ui.imagesSummary.textContent = 'Reading images…';
   try {
-    const folders = await readImageFolders(files, Number(ui.seed.value) || 0, (done, total) => {
+    const folders = await readImageFolders(files, undefined, (done, total) => {
       ui.imagesSummary.textContent = `Reading images… ${done}/${total}`;
     });
     state.images = folders;
@@ -692,24 +652,6 @@ ui.loadFiles.addEventListener('change', () => void loadPicked(ui.loadFiles));
 ui.loadFolderButton.addEventListener('click', () => ui.loadFolder.click());
 ui.loadFolder.addEventListener('change', () => void loadPicked(ui.loadFolder));
 
-// ---------- a compare report ----------
-
-ui.reportButton.addEventListener('click', () => ui.reportFile.click());
-ui.reportFile.addEventListener('change', async () => {
-  const file = ui.reportFile.files?.[0];
-  ui.reportFile.value = '';
-  if (!file) return;
-  const text = await file.text();
-  if (!/<html|<!doctype html/i.test(text.slice(0, 2000))) {
-    showError(
-      new OptionError(`${file.name} is not an HTML report; pick the .html file unforget compare wrote`),
-    );
-    return;
-  }
-  ui.report.srcdoc = text;
-  ui.report.hidden = false;
-});
-
 // ---------- start ----------
 
 let resizeFrame = 0;
@@ -718,7 +660,12 @@ window.addEventListener('resize', () => {
   resizeFrame = requestAnimationFrame(() => drawLoss(ui.loss, state.loss));
 });
 
+// TensorFlow.js on the page's window, for trying an exported model from the console (and for tests).
+(globalThis as unknown as { tf: typeof tf }).tf = tf;
+
 async function start(): Promise<void> {
+  startLife();
+  startReportPanel();
   const params = new URLSearchParams(location.search);
   const asked = params.get('backend');
   if (asked && ['auto', 'webgl', 'wasm', 'cpu'].includes(asked)) ui.backendChoice.value = asked;
@@ -732,6 +679,7 @@ async function start(): Promise<void> {
     ui.status.textContent = 'No TensorFlow.js backend could start.';
     showError(error);
   }
+  if (backendInUse()) await resumeLife();
   const saved = await savedInBrowser();
   if (saved)
     ui.modelStatus.textContent = `A learner is saved in this browser (${saved.name}, ${saved.savedAt}).`;

@@ -115,3 +115,75 @@ export async function loadFromFiles(files: readonly File[]): Promise<OpenedLearn
   }
   return openLearnerFolder(folder);
 }
+
+/** A task's test images kept by the page, to test the task again after later tasks. */
+export interface KeptTest {
+  inputs: Float32Array;
+  labels: Int32Array;
+  shape: number[];
+  classNames: string[];
+  /** A built-in digit set's digits: its test images come from the bundled MNIST, none are stored. */
+  digits?: number[];
+}
+
+/** What the page keeps of a model's life: the learner's folder and each task's test images. */
+export interface LifeRecord {
+  savedAt: string;
+  files: Folder;
+  tests: Record<string, KeptTest>;
+}
+
+const lifeKey = 'life';
+
+/** Keeps the learner of the page's model's life in this browser (replacing the one before in one transaction). */
+export async function saveLife(files: Folder, tests: Record<string, KeptTest>): Promise<LifeRecord> {
+  const record: LifeRecord = { savedAt: new Date().toISOString(), files, tests };
+  try {
+    await withStore('readwrite', (s) => s.put(record, lifeKey));
+  } catch (e) {
+    const full = e instanceof DOMException && e.name === 'QuotaExceededError';
+    throw new PersistenceError(
+      `could not save the learner in this browser: ${reason(e)}` +
+        (full
+          ? ' — this browser’s storage is full: free some space or download the learner; it is still here in the page'
+          : ' (is storage full or blocked?); the learner is still here in the page: download it to keep it'),
+    );
+  }
+  return record;
+}
+
+export async function loadLife(): Promise<LifeRecord | null> {
+  try {
+    return ((await withStore('readonly', (s) => s.get(lifeKey))) as LifeRecord | undefined) ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Forgets the learner of the model's life kept in this browser. */
+export async function forgetLife(): Promise<void> {
+  await withStore('readwrite', (s) => s.delete(lifeKey));
+}
+
+/** Offers `bytes` as a download named `name`. */
+export function offer(bytes: Uint8Array, name: string): void {
+  const link = document.createElement('a');
+  link.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/zip' }));
+  link.download = name;
+  link.click();
+  setTimeout(() => URL.revokeObjectURL(link.href), 30_000);
+}
+
+/** Files picked or dropped (a ZIP, or the files of a folder) as a map from path to bytes. */
+export async function filesToFolder(files: readonly File[]): Promise<Folder> {
+  if (files.length === 1 && /\.zip$/i.test(files[0].name)) {
+    try {
+      return await unzip(new Uint8Array(await files[0].arrayBuffer()));
+    } catch (e) {
+      throw new PersistenceError(`${files[0].name} cannot be read: ${reason(e)}`);
+    }
+  }
+  const folder: Folder = new Map();
+  for (const f of files) folder.set(f.webkitRelativePath || f.name, new Uint8Array(await f.arrayBuffer()));
+  return folder;
+}

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { OptionError } from '../errors.js';
+import { parseOptionValue } from '../strategies/entry.js';
 import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
 import type { Strategy } from '../train/strategy.js';
 
@@ -51,20 +52,14 @@ export function strategyOptions(): StrategyOption[] {
   );
 }
 
-/** A parser for one strategy option's flag, by the option's kind. */
+/** A parser for one strategy option's flag, by the option's kind (the library's parseOptionValue). */
 export function parseStrategyOption(o: StrategyOption) {
   return (value: string): number | string => {
-    if (o.kind === 'choice') {
-      if (!o.choices?.includes(value)) throw new InvalidArgumentError(`use one of: ${o.choices?.join(', ')}`);
-      return value;
+    try {
+      return parseOptionValue(o, value);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message.replace(`${o.name}: `, ''));
     }
-    const n = Number(value);
-    if (!Number.isFinite(n) || (o.kind === 'integer' && !Number.isInteger(n))) {
-      throw new InvalidArgumentError(
-        `expected ${o.kind === 'integer' ? 'a whole number' : 'a number'}; got '${value}'`,
-      );
-    }
-    return n;
   };
 }
 

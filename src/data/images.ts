@@ -3,9 +3,8 @@ import { extname, join } from 'node:path';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { DataError, OptionError } from '../errors.js';
-import { permutation, seededRandom } from '../random.js';
-import type { DataSplit, Dataset } from './dataset.js';
-import { resizeBilinear } from './resize.js';
+import type { DataSplit } from './dataset.js';
+import { rgbaToInput, splitPerClass, type Rgba } from './image-split.js';
 
 /** Options of `loadImageFolder`. */
 export interface ImageFolderOptions {
@@ -26,13 +25,6 @@ export interface ImageFolderOptions {
 /** The file extensions read, compared case-insensitively. Other files are ignored. */
 export const imageExtensions: readonly string[] = ['.png', '.jpg', '.jpeg'];
 
-/** A decoded image: RGBA bytes, row-major. */
-interface Rgba {
-  readonly width: number;
-  readonly height: number;
-  readonly data: Uint8Array;
-}
-
 function decode(bytes: Buffer): Rgba {
   const isPng = bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
@@ -46,27 +38,7 @@ function decode(bytes: Buffer): Rgba {
   throw new Error('it is neither a PNG nor a JPEG (its first bytes say otherwise)');
 }
 
-/**
- * Converts RGBA bytes to `channels` values in [0, 1] per pixel (alpha is dropped; grayscale is
- * 0.2989 R + 0.5870 G + 0.1140 B, as in TensorFlow) and resizes bilinearly with half-pixel centres to
- * height × width, writing into `out`.
- */
-function toInput(image: Rgba, height: number, width: number, channels: 1 | 3, out: Float32Array): void {
-  const { width: w, height: h, data } = image;
-  const plane = new Float32Array(w * h * channels);
-  for (let p = 0; p < w * h; p++) {
-    const r = data[4 * p] / 255;
-    const g = data[4 * p + 1] / 255;
-    const b = data[4 * p + 2] / 255;
-    if (channels === 1) plane[p] = 0.2989 * r + 0.587 * g + 0.114 * b;
-    else {
-      plane[3 * p] = r;
-      plane[3 * p + 1] = g;
-      plane[3 * p + 2] = b;
-    }
-  }
-  resizeBilinear(plane, [h, w], [height, width], channels, out, true);
-}
+const toInput = rgbaToInput;
 
 function checkOptions(options: ImageFolderOptions): void {
   const { size, channels, testShare = 0.2, seed = 0, onBadImage = 'fail' } = options;
@@ -175,26 +147,7 @@ export async function loadImageFolder(folder: string, options: ImageFolderOption
     perClass.push(images);
   }
 
-  const random = seededRandom(seed);
-  const trainParts: Array<{ label: number; input: Float32Array }> = [];
-  const testParts: Array<{ label: number; input: Float32Array }> = [];
-  perClass.forEach((images, label) => {
-    const testCount = Math.min(Math.round(images.length * testShare), images.length - 1);
-    const order = permutation(images.length, random);
-    const toTest = new Uint8Array(images.length);
-    for (let i = 0; i < testCount; i++) toTest[order[i]] = 1;
-    images.forEach((input, i) => (toTest[i] ? testParts : trainParts).push({ label, input }));
-  });
-  const build = (parts: Array<{ label: number; input: Float32Array }>): Dataset => {
-    const inputs = new Float32Array(parts.length * exampleSize);
-    const labels = new Int32Array(parts.length);
-    parts.forEach((part, i) => {
-      inputs.set(part.input, i * exampleSize);
-      labels[i] = part.label;
-    });
-    return { inputs, labels, shape: [parts.length, height, width, channels], classNames };
-  };
-  return { train: build(trainParts), test: build(testParts) };
+  return splitPerClass(perClass, classNames, [height, width, channels], testShare, seed);
 }
 
 /** An image file's size in pixels and whether it has colour (some pixel whose R, G and B differ). */

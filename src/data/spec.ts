@@ -6,6 +6,7 @@ import { describeImages, fitDataset, imageLayout } from './fit.js';
 import { fashionMnistFolder, loadFashionMnist, loadIdxFolder } from './idx.js';
 import { imageExtensions, imageFileInfo, loadImageFolder } from './images.js';
 import { loadMnist } from './mnist.js';
+import { imageSplitSeed, imageTestShare } from './image-split.js';
 
 /**
  * Where a task's data comes from, as written on the command line and recorded as the task's source:
@@ -21,9 +22,7 @@ export type DataSpec =
   | { readonly kind: 'idx'; readonly path: string; readonly source: string }
   | { readonly kind: 'images'; readonly path: string; readonly source: string };
 
-/** The share of each class of an image folder held out for testing, and the seed that picks it: fixed, so every load splits alike. */
-export const imageTestShare = 0.2;
-export const imageSplitSeed = 0;
+export { imageSplitSeed, imageTestShare };
 
 const builtIns = 'mnist, mnist:5-9 (a class range), mnist:0,2,4 (a list), fashion, fashion:0-4';
 

@@ -8,6 +8,7 @@ import { rotated } from './rotated.js';
 import { split } from './split.js';
 import { transfer } from './transfer.js';
 import type { Scenario, Setting } from './types.js';
+import { scenarioSummary } from './catalog.js';
 
 /** What every named scenario can be given. */
 export interface NamedScenarioOptions {
@@ -38,22 +39,22 @@ const onlyTwo = (name: string, o: NamedScenarioOptions) => {
 export const namedScenarios: NamedScenario[] = [
   {
     name: 'split-mnist',
-    summary: 'bundled MNIST, digits split into tasks (default 5 tasks: 0/1, 2/3, …)',
+    summary: scenarioSummary('split-mnist'),
     build: async (o) => split(await mnist(), { name: 'split-mnist', ...o }),
   },
   {
     name: 'permuted-mnist',
-    summary: 'bundled MNIST, a fixed pixel permutation per task (default 10 tasks)',
+    summary: scenarioSummary('permuted-mnist'),
     build: async (o) => permuted(await mnist(), { name: 'permuted-mnist', ...o }),
   },
   {
     name: 'rotated-mnist',
-    summary: 'bundled MNIST, a fixed rotation per task (default 5 tasks, 0° to 144°)',
+    summary: scenarioSummary('rotated-mnist'),
     build: async (o) => rotated(await mnist(), { name: 'rotated-mnist', ...o }),
   },
   {
     name: 'mnist-transfer',
-    summary: 'bundled MNIST, an old task (digits 0-4) then a new one (digits 5-9)',
+    summary: scenarioSummary('mnist-transfer'),
     build: async (o) => {
       onlyTwo('mnist-transfer', o);
       const data = await mnist();
@@ -66,17 +67,17 @@ export const namedScenarios: NamedScenario[] = [
   },
   {
     name: 'split-fashion',
-    summary: 'Fashion-MNIST (Debian dataset-fashion-mnist, or --data), classes split into tasks (default 5)',
+    summary: scenarioSummary('split-fashion'),
     build: async (o) => split(await fashion(o), { name: 'split-fashion', ...o }),
   },
   {
     name: 'permuted-fashion',
-    summary: 'Fashion-MNIST, a fixed pixel permutation per task (default 10 tasks)',
+    summary: scenarioSummary('permuted-fashion'),
     build: async (o) => permuted(await fashion(o), { name: 'permuted-fashion', ...o }),
   },
   {
     name: 'fashion-to-mnist',
-    summary: 'a network learns clothing (Fashion-MNIST) first, then the bundled digits',
+    summary: scenarioSummary('fashion-to-mnist'),
     build: async (o) => {
       onlyTwo('fashion-to-mnist', o);
       return transfer(
@@ -88,8 +89,7 @@ export const namedScenarios: NamedScenario[] = [
   },
   {
     name: 'images',
-    summary:
-      'your images (--data folder, one sub-folder per class, 28×28 grayscale), classes split into tasks (default 2)',
+    summary: scenarioSummary('images'),
     build: async (o) => {
       if (!o.data)
         throw new OptionError('the images scenario needs --data <folder> with one sub-folder per class');
