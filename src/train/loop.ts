@@ -548,14 +548,26 @@ function checkScenario(learner: Learner, scenario: Scenario): void {
             '(does the data hold examples of each class in both its training and its test part?)',
         );
       }
-      const known = new Set(task.classes);
+      const counts = new Map(task.classes.map((c) => [c, 0]));
       for (let i = 0; i < d.labels.length; i++) {
-        if (!known.has(d.labels[i])) {
+        const n = counts.get(d.labels[i]);
+        if (n === undefined) {
           throw new DataError(
             `${what} has label ${d.labels[i]} at index ${i}, which is not one of the task's classes (${task.classes.join(', ')}); ` +
               "keep only the task's classes in its data (withClasses(data, classes))",
           );
         }
+        counts.set(d.labels[i], n + 1);
+      }
+      const absent = task.classes.filter((c) => counts.get(c) === 0);
+      if (absent.length > 0) {
+        const names = absent.map((c, i) => `'${task.classNames[task.classes.indexOf(c)] ?? absent[i]}'`);
+        throw new DataError(
+          `${what} has no examples of class ${names.join(', ')}, so the task would be ` +
+            (part === 'train' ? 'learned without it' : 'scored without it') +
+            `: give every class ${part === 'train' ? 'training' : 'test'} examples` +
+            (part === 'test' ? ' (an image folder needs at least 2 images per class: one goes to the test set)' : ''),
+        );
       }
     }
     if (activeOutputs(learner.layout, t) < 2) {
