@@ -49,7 +49,9 @@ export function split(data: DataSplit, options: SplitOptions = {}): Scenario {
     order = Array.from({ length: classCount }, (_, i) => i);
   }
   if (classCount % tasks !== 0) {
-    const fits = Array.from({ length: classCount }, (_, i) => i + 1).filter((n) => classCount % n === 0);
+    const fits = Array.from({ length: classCount }, (_, i) => i + 1).filter(
+      (n) => classCount % n === 0 && classCount / n >= 2,
+    );
     throw new OptionError(
       `${classCount} classes cannot be split evenly into ${tasks} tasks; use tasks = ${fits.join(', ')}`,
     );
