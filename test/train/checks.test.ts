@@ -103,19 +103,11 @@ test('examples of another shape name the part and both shapes', async () => {
 
 test('a task with one output is refused instead of crashing one-hot encoding', async () => {
   const s = tinyScenario('class', 2);
+  const zeros = { ...s.tasks[0].train, labels: s.tasks[0].train.labels.map(() => 0) };
   const one: Scenario = {
     ...s,
-    tasks: [
-      {
-        ...s.tasks[0],
-        classes: [0],
-        classNames: ['c0'],
-        train: { ...s.tasks[0].train, labels: s.tasks[0].train.labels.map(() => 0) },
-      },
-      s.tasks[1],
-    ],
+    tasks: [{ ...s.tasks[0], classes: [0], classNames: ['c0'], train: zeros, test: zeros }, s.tasks[1]],
   };
-  one.tasks[0] = { ...one.tasks[0], test: one.tasks[0].train };
   await rejectsWith(one, DataError, /task 1 \('t0'\) would be learned with a single output/);
 });
 
