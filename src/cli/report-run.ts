@@ -34,7 +34,9 @@ export function formatRun(r: RunResult): string {
     `${r.strategy} (${options}) on ${r.scenario}, ${r.setting}-incremental; ${budget} per task, ` +
       `batch ${r.training.batchSize}, seed ${r.training.seed}, backend ${r.backend}` +
       (r.stopped ? ' (stopped early)' : '') +
-      (r.incomplete && !r.stopped ? ` (incomplete: ${r.incomplete.tasks} of ${r.taskNames.length} tasks learned)` : ''),
+      (r.incomplete && !r.stopped
+        ? ` (incomplete: ${r.incomplete.tasks} of ${r.taskNames.length} tasks learned)`
+        : ''),
     '',
     'Tasks:',
     tasks,

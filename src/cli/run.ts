@@ -100,7 +100,9 @@ export function runCommand(): Command {
 async function checkOutputPath(path: string): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (info?.isDirectory()) {
-    throw new OptionError(`--output ${path} is a folder; give the path of a file to write the result to, e.g. ${join(path, 'result.json')}`);
+    throw new OptionError(
+      `--output ${path} is a folder; give the path of a file to write the result to, e.g. ${join(path, 'result.json')}`,
+    );
   }
   await checkWritableParent(path, 'write the result to');
 }
@@ -178,19 +180,28 @@ async function runAction(flags: RunFlags): Promise<void> {
  * A run failed at some task: the tasks before it are kept. The result (marked incomplete) goes to
  * --output and the learner as it was after the last good task to --save, and the table is printed.
  */
-async function keepPartial(flags: RunFlags, partial: RunResult, model: Learner, strategy: Strategy): Promise<void> {
+async function keepPartial(
+  flags: RunFlags,
+  partial: RunResult,
+  model: Learner,
+  strategy: Strategy,
+): Promise<void> {
   const kept: string[] = [];
   try {
     if (flags.output) {
       await writeJsonAtomic(flags.output, partial);
-      kept.push(`the result of tasks 1-${partial.accuracyMatrix.length} (marked incomplete) written to ${flags.output}`);
+      kept.push(
+        `the result of tasks 1-${partial.accuracyMatrix.length} (marked incomplete) written to ${flags.output}`,
+      );
     }
     if (flags.save) {
       await saveLearner(flags.save, model, strategy);
       kept.push(`the model after task ${partial.accuracyMatrix.length} saved to ${flags.save}`);
     }
   } catch (e) {
-    console.error(`unforget: could not keep the finished tasks: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(
+      `unforget: could not keep the finished tasks: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (flags.json) console.log(JSON.stringify(partial, null, 2));
   else console.log(formatRun(partial));

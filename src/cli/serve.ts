@@ -194,7 +194,9 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
                   '0.0.0.0 (every network it is on) or one of its own addresses',
               )
             : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
-              ? new OptionError(`--host ${host} is not a known host name or address; use 127.0.0.1 or 0.0.0.0`)
+              ? new OptionError(
+                  `--host ${host} is not a known host name or address; use 127.0.0.1 or 0.0.0.0`,
+                )
               : error.code === 'EACCES'
                 ? new OptionError(
                     `port ${options.port} needs more privileges to listen on; pick one above 1023 with --port`,

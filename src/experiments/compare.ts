@@ -95,7 +95,9 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
     }
     const removed = await removeLeftovers(folder);
     if (removed.length > 0) {
-      hooks.onNote?.(`removed ${removed.length} temporary file(s) an interrupted comparison left in ${folder}`);
+      hooks.onNote?.(
+        `removed ${removed.length} temporary file(s) an interrupted comparison left in ${folder}`,
+      );
     }
     return await compareLocked(options, run, runs, strategies, workers);
   } finally {

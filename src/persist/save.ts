@@ -93,7 +93,9 @@ export async function checkWritableParent(target: string, doing: string): Promis
     const info = await fs.stat(parent).catch((e: NodeJS.ErrnoException) => e);
     if (!(info instanceof Error)) {
       if (!info.isDirectory()) {
-        throw new PersistenceError(`cannot ${doing} ${target}: ${parent} is a file, not a folder; pick another path`);
+        throw new PersistenceError(
+          `cannot ${doing} ${target}: ${parent} is a file, not a folder; pick another path`,
+        );
       }
       try {
         await fs.access(parent, fsConstants.W_OK);

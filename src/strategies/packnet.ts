@@ -286,7 +286,9 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
 
     checkPlan(target: Learner, tasks: number) {
       if (tasks > maxTasks) {
-        throw new OptionError(`packnet keeps at most ${maxTasks} tasks (one byte per weight names its task); got ${tasks}`);
+        throw new OptionError(
+          `packnet keeps at most ${maxTasks} tasks (one byte per weight names its task); got ${tasks}`,
+        );
       }
       // Each task keeps the largest (1 − pruneRatio) of the free weights and releases the rest: after
       // t tasks, round(round(n · r) · r)… remain free, and every task needs some.

@@ -566,7 +566,9 @@ function checkScenario(learner: Learner, scenario: Scenario): void {
           `${what} has no examples of class ${names.join(', ')}, so the task would be ` +
             (part === 'train' ? 'learned without it' : 'scored without it') +
             `: give every class ${part === 'train' ? 'training' : 'test'} examples` +
-            (part === 'test' ? ' (an image folder needs at least 2 images per class: one goes to the test set)' : ''),
+            (part === 'test'
+              ? ' (an image folder needs at least 2 images per class: one goes to the test set)'
+              : ''),
         );
       }
     }
