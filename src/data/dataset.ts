@@ -68,8 +68,8 @@ export function validateDataset(d: Dataset, what = 'dataset'): Dataset {
     if (typeof y !== 'number' || !Number.isInteger(y) || y < 0 || y >= k) {
       const shown = typeof y === 'string' ? `the string '${y}'` : String(y);
       throw new DataError(
-        `${what}: labels must be whole numbers in [0, ${k}) (class indices into classNames); got ${shown} at index ${i}: ` +
-          'give labels as an Int32Array of class indices',
+        `${what}: labels must be integers in [0, ${k}); got ${shown} at index ${i}: ` +
+          'give labels as an Int32Array of class indices into classNames',
       );
     }
   }

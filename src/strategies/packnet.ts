@@ -298,8 +298,9 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
         for (let t = 0; t < tasks; t++) {
           if (free === 0) {
             throw new OptionError(
-              `packnet would run out of free weights in ${name} (${size} weights) at task ${t + 1} of ${tasks} ` +
-                `with pruneRatio ${pruneRatio}; use a higher pruneRatio (--prune-ratio), fewer tasks, or a wider trunk`,
+              `no free weights remain in ${name} after ${t} tasks (${size} weights, pruneRatio ${pruneRatio}), so packnet cannot ` +
+                `learn task ${t + 1} of ${tasks}; use a higher pruneRatio (now ${pruneRatio}) so each task releases more weights, ` +
+                'fewer tasks, or a wider trunk (checked before any training)',
             );
           }
           free = Math.round(free * pruneRatio);

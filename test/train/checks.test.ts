@@ -73,10 +73,7 @@ test('labels outside the task, non-integer labels and NaN inputs are refused', a
     /label 0 at index 2, which is not one of the task's classes \(2, 3\)/,
   );
   const floats = { ...d, labels: Float32Array.from(d.labels, (y) => y + 0.5) } as unknown as Dataset;
-  assert.throws(
-    () => validateDataset(floats),
-    /labels must be whole numbers in \[0, 4\).*got 2\.5 at index 0/,
-  );
+  assert.throws(() => validateDataset(floats), /labels must be integers in \[0, 4\); got 2\.5 at index 0/);
   const strings = { ...d, labels: Array.from(d.labels, String) } as unknown as Dataset;
   assert.throws(() => validateDataset(strings), /got the string '2' at index 0/);
   const nan = { ...d, inputs: d.inputs.map((v, i) => (i === 4 ? NaN : v)) };
@@ -154,7 +151,7 @@ test('PackNet refuses a run that would run out of free weights before training',
     train(l, s, strategy, { iterations: 2, batchSize: 4 }),
     (e: Error) =>
       e instanceof OptionError &&
-      /packnet would run out of free weights in hidden \(6 weights\) at task 3 of 5 with pruneRatio 0\.1; use a higher pruneRatio/.test(
+      /no free weights remain in hidden after 2 tasks \(6 weights, pruneRatio 0\.1\), so packnet cannot learn task 3 of 5; use a higher pruneRatio \(now 0\.1\).*checked before any training/.test(
         e.message,
       ),
   );
