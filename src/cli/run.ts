@@ -187,16 +187,16 @@ async function keepPartial(
   strategy: Strategy,
 ): Promise<void> {
   const kept: string[] = [];
+  const n = partial.accuracyMatrix.length;
+  const done = n === 1 ? 'task 1' : `tasks 1-${n}`;
   try {
     if (flags.output) {
       await writeJsonAtomic(flags.output, partial);
-      kept.push(
-        `the result of tasks 1-${partial.accuracyMatrix.length} (marked incomplete) written to ${flags.output}`,
-      );
+      kept.push(`the result of ${done} (marked incomplete) written to ${flags.output}`);
     }
     if (flags.save) {
       await saveLearner(flags.save, model, strategy);
-      kept.push(`the model after task ${partial.accuracyMatrix.length} saved to ${flags.save}`);
+      kept.push(`the model after task ${n} saved to ${flags.save}`);
     }
   } catch (e) {
     console.error(

@@ -1,6 +1,7 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import type { RunResult } from '../../src/eval/result.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -110,4 +111,43 @@ test('bad inputs are refused before the work, in one line, with no stack trace',
     ['a-folder', 'idx', 'images', 'images.json'],
     'a refused run wrote nothing',
   );
+});
+
+test('a run that fails at a later task keeps the tasks before it: result marked incomplete, model saved', async () => {
+  const folder = await mkdtemp(join(tmpdir(), 'unforget-cli-partial-'));
+  const output = join(folder, 'run.json');
+  const model = join(folder, 'model');
+  // λ at the float32 limit: task 1 has no old task to distil, task 2's distillation term overflows.
+  const r = await unforget(
+    'run',
+    '--tasks',
+    '2',
+    '--strategy',
+    'lwf',
+    '--lambda',
+    '3e38',
+    '--hidden',
+    '4',
+    '--iterations',
+    '3',
+    '--no-progress',
+    '--output',
+    output,
+    '--save',
+    model,
+  );
+  refused(r, /the loss became Infinity at task 2/);
+  assert.match(
+    r.stderr,
+    /the result of task 1 \(marked incomplete\) written to .*run\.json; the model after task 1 saved to/,
+  );
+  assert.match(r.stdout, /\(incomplete: 1 of 2 tasks learned\)/);
+  const result = JSON.parse(await readFile(output, 'utf8')) as RunResult;
+  assert.equal(result.accuracyMatrix.length, 1);
+  assert.equal(result.metrics, null);
+  assert.match(result.incomplete?.reason ?? '', /^task 2 of 2 failed: the loss became Infinity/);
+  const manifest = JSON.parse(await readFile(join(model, 'unforget.json'), 'utf8')) as {
+    trainedTasks: number;
+  };
+  assert.equal(manifest.trainedTasks, 1);
 });
