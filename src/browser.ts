@@ -56,6 +56,7 @@ export { buildBackbone, type BackboneSpec, type MlpSpec, type CnnSpec } from './
 export {
   train,
   learn,
+  partialResult,
   type TrainOptions,
   type Progress,
   type LearnOptions,

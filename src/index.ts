@@ -43,6 +43,7 @@ export {
 export {
   train,
   learn,
+  partialResult,
   type TrainOptions,
   type Progress,
   type LearnOptions,

@@ -168,6 +168,9 @@ function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): 
   const fraction = (p: Progress) => (p.task + p.step / Math.max(p.steps, 1)) / p.tasks;
   return {
     log,
+    onNote(message) {
+      log(`unforget: ${message}`);
+    },
     onPlan(plan) {
       total = plan.runs.length;
       done = plan.done.length;

@@ -8,7 +8,7 @@ import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
 import { learner as buildLearner, type Learner } from '../model/learner.js';
 import { fromPretrained } from '../model/pretrained.js';
 import { fileHandler } from '../persist/io.js';
-import { saveLearner } from '../persist/save.js';
+import { checkSaveTarget, saveLearner } from '../persist/save.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
 import { learn, type OldTaskData } from '../train/loop.js';
@@ -281,6 +281,8 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     }
     await checkNewFolder(out, '--out');
   }
+  // Where the learner goes is checked before the work: a folder that cannot be written costs nothing.
+  await checkSaveTarget(out);
   const given = givenStrategyOptions(flags);
   if (kind === 'learner') await checkAgainstSaved(folder as string, flags, given, oldSpecs);
   const dataSpec = await parseDataSpec(flags.data);

@@ -33,5 +33,11 @@ try {
     console.error(`unforget: ${error.message}`);
     process.exit(1);
   }
-  throw error;
+  // No stack trace for a user: what the system said, and how to get the trace for a bug report.
+  if (process.env.UNFORGET_DEBUG) throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  console.error(
+    `unforget: ${message}\n(this is unforget's fault if your input looks right: please report it with the trace UNFORGET_DEBUG=1 prints)`,
+  );
+  process.exit(2);
 }

@@ -33,7 +33,10 @@ export function formatRun(r: RunResult): string {
   return [
     `${r.strategy} (${options}) on ${r.scenario}, ${r.setting}-incremental; ${budget} per task, ` +
       `batch ${r.training.batchSize}, seed ${r.training.seed}, backend ${r.backend}` +
-      (r.stopped ? ' (stopped early)' : ''),
+      (r.stopped ? ' (stopped early)' : '') +
+      (r.incomplete && !r.stopped
+        ? ` (incomplete: ${r.incomplete.tasks} of ${r.taskNames.length} tasks learned)`
+        : ''),
     '',
     'Tasks:',
     tasks,

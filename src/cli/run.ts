@@ -1,15 +1,19 @@
-import { saveLearner } from '../persist/save.js';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { checkSaveTarget, checkWritableParent, saveLearner } from '../persist/save.js';
 import { Command, Option } from 'commander';
 import { backendNames, useBackend, type BackendName } from '../backend/select.js';
 import { OptionError } from '../errors.js';
 import { writeJsonAtomic } from '../experiments/files.js';
 import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
-import { learner } from '../model/learner.js';
+import { learner, type Learner } from '../model/learner.js';
+import type { RunResult } from '../eval/result.js';
+import type { Strategy } from '../train/strategy.js';
 import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
 import { addStrategyFlags, buildStrategy, givenStrategyOptions, numberList, wholeNumber } from './options.js';
-import { train } from '../train/loop.js';
+import { partialResult, train } from '../train/loop.js';
 import { progressBar } from './progress.js';
 import { formatRun } from './report-run.js';
 
@@ -92,8 +96,22 @@ export function runCommand(): Command {
   return command;
 }
 
+/** Checks, before any work, that the result file can be written at `path`. */
+async function checkOutputPath(path: string): Promise<void> {
+  const info = await stat(path).catch(() => undefined);
+  if (info?.isDirectory()) {
+    throw new OptionError(
+      `--output ${path} is a folder; give the path of a file to write the result to, e.g. ${join(path, 'result.json')}`,
+    );
+  }
+  await checkWritableParent(path, 'write the result to');
+}
+
 async function runAction(flags: RunFlags): Promise<void> {
   const strategy = buildStrategy(flags.strategy, givenStrategyOptions(flags));
+  // Every path is checked before the work starts: a bad one must not cost a finished run.
+  if (flags.output) await checkOutputPath(flags.output);
+  if (flags.save) await checkSaveTarget(flags.save);
   // Ctrl-C is taken from here on, loading included: training then stops before its first step.
   const controller = new AbortController();
   const started: { bar?: { stop(): void } } = {};
@@ -104,41 +122,88 @@ async function runAction(flags: RunFlags): Promise<void> {
     controller.abort();
   };
   process.on('SIGINT', onInterrupt);
-  const backend = await useBackend(flags.backend);
-  const scenario = await namedScenario(flags.scenario).build({
-    setting: flags.setting,
-    tasks: flags.tasks,
-    seed: flags.seed,
-    data: flags.data,
-  });
-  const backbone: BackboneSpec =
-    flags.backbone === 'cnn'
-      ? { kind: 'cnn', filters: flags.filters }
-      : { kind: 'mlp', hidden: flags.hidden };
-  const model = learner({ backbone, scenario, seed: flags.seed });
-  const bar = flags.progress && !flags.json ? progressBar() : undefined;
-  started.bar = bar;
+  let model: Learner | undefined;
+  let bar: ReturnType<typeof progressBar> | undefined;
   try {
-    const result = await train(model, scenario, strategy, {
-      epochs: flags.epochs,
-      iterations: flags.iterations,
-      batchSize: flags.batchSize,
+    const backend = await useBackend(flags.backend);
+    const scenario = await namedScenario(flags.scenario).build({
+      setting: flags.setting,
+      tasks: flags.tasks,
       seed: flags.seed,
-      signal: controller.signal,
-      onProgress: bar?.update,
+      data: flags.data,
     });
+    const backbone: BackboneSpec =
+      flags.backbone === 'cnn'
+        ? { kind: 'cnn', filters: flags.filters }
+        : { kind: 'mlp', hidden: flags.hidden };
+    model = learner({ backbone, scenario, seed: flags.seed });
+    bar = flags.progress && !flags.json ? progressBar() : undefined;
+    started.bar = bar;
+    let result: RunResult;
+    try {
+      result = await train(model, scenario, strategy, {
+        epochs: flags.epochs,
+        iterations: flags.iterations,
+        batchSize: flags.batchSize,
+        seed: flags.seed,
+        signal: controller.signal,
+        onProgress: bar?.update,
+      });
+    } catch (error) {
+      bar?.stop();
+      const partial = partialResult(error);
+      if (partial && partial.accuracyMatrix.length > 0) await keepPartial(flags, partial, model, strategy);
+      throw error;
+    }
     bar?.stop();
     if (flags.output) await writeJsonAtomic(flags.output, result);
     if (flags.save) await saveLearner(flags.save, model, strategy);
     console.log(flags.json ? JSON.stringify(result, null, 2) : formatRun(result));
     if (flags.output && !flags.json) console.log(`\nresult written to ${flags.output}`);
     if (flags.save && !flags.json) console.log(`model saved to ${flags.save}`);
+    if (result.stopped) {
+      console.error(`unforget: ${result.incomplete?.reason ?? 'stopped'}; what was learned so far is kept`);
+      process.exitCode = 130;
+    }
     if (result.backend !== backend)
       throw new OptionError(`backend changed during the run (${backend} → ${result.backend})`);
   } finally {
     bar?.stop();
     process.off('SIGINT', onInterrupt);
-    model.dispose();
+    model?.dispose();
     strategy.dispose?.();
   }
+  if (controller.signal.aborted) process.exitCode = 130;
+}
+
+/**
+ * A run failed at some task: the tasks before it are kept. The result (marked incomplete) goes to
+ * --output and the learner as it was after the last good task to --save, and the table is printed.
+ */
+async function keepPartial(
+  flags: RunFlags,
+  partial: RunResult,
+  model: Learner,
+  strategy: Strategy,
+): Promise<void> {
+  const kept: string[] = [];
+  const n = partial.accuracyMatrix.length;
+  const done = n === 1 ? 'task 1' : `tasks 1-${n}`;
+  try {
+    if (flags.output) {
+      await writeJsonAtomic(flags.output, partial);
+      kept.push(`the result of ${done} (marked incomplete) written to ${flags.output}`);
+    }
+    if (flags.save) {
+      await saveLearner(flags.save, model, strategy);
+      kept.push(`the model after task ${n} saved to ${flags.save}`);
+    }
+  } catch (e) {
+    console.error(
+      `unforget: could not keep the finished tasks: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  if (flags.json) console.log(JSON.stringify(partial, null, 2));
+  else console.log(formatRun(partial));
+  if (kept.length > 0) console.error(`unforget: ${kept.join('; ')}`);
 }

@@ -188,7 +188,20 @@ export async function startServer(options: ServeOptions = {}): Promise<RunningSe
       fail(
         error.code === 'EADDRINUSE'
           ? new OptionError(`port ${options.port} is in use; pick another with --port, or 0 for any free one`)
-          : error,
+          : error.code === 'EADDRNOTAVAIL'
+            ? new OptionError(
+                `--host ${host} is not an address of this machine; use 127.0.0.1 (this machine only), ` +
+                  '0.0.0.0 (every network it is on) or one of its own addresses',
+              )
+            : error.code === 'ENOTFOUND' || error.code === 'EAI_AGAIN'
+              ? new OptionError(
+                  `--host ${host} is not a known host name or address; use 127.0.0.1 or 0.0.0.0`,
+                )
+              : error.code === 'EACCES'
+                ? new OptionError(
+                    `port ${options.port} needs more privileges to listen on; pick one above 1023 with --port`,
+                  )
+                : error,
       ),
     );
     server.listen(options.port ?? 8080, host, done);

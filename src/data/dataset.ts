@@ -31,11 +31,28 @@ export function exampleSize(d: Dataset): number {
  * label is an integer in [0, classNames.length). Throws a DataError naming the first problem.
  */
 export function validateDataset(d: Dataset, what = 'dataset'): Dataset {
+  const given = d as Partial<Record<keyof Dataset, unknown>> | null | undefined;
+  if (typeof given !== 'object' || given === null) {
+    throw new DataError(`${what} is missing: give { inputs, shape, labels, classNames }`);
+  }
+  for (const field of ['inputs', 'shape', 'labels', 'classNames'] as const) {
+    const v = given[field];
+    if (typeof v !== 'object' || v === null || typeof (v as { length?: unknown }).length !== 'number') {
+      throw new DataError(`${what} has no ${field}: give { inputs, shape, labels, classNames }`);
+    }
+  }
   if (d.shape.length < 2) {
     throw new DataError(`${what}: shape must be [count, ...exampleShape]; got [${d.shape.join(', ')}]`);
   }
+  if (!d.shape.every((v) => Number.isInteger(v) && v >= 0)) {
+    throw new DataError(`${what}: shape must hold whole numbers ≥ 0; got [${d.shape.join(', ')}]`);
+  }
+  if (!(d.inputs instanceof Float32Array)) {
+    throw new DataError(`${what}: inputs must be a Float32Array`);
+  }
   const n = d.shape[0];
-  if (d.inputs.length !== n * exampleSize(d)) {
+  const size = exampleSize(d);
+  if (d.inputs.length !== n * size) {
     throw new DataError(
       `${what}: inputs hold ${d.inputs.length} values but shape [${d.shape.join(', ')}] needs ${n * exampleSize(d)}`,
     );
@@ -47,9 +64,22 @@ export function validateDataset(d: Dataset, what = 'dataset'): Dataset {
   }
   const k = d.classNames.length;
   for (let i = 0; i < n; i++) {
-    const y = d.labels[i];
-    if (!(y >= 0 && y < k)) {
-      throw new DataError(`${what}: labels must be integers in [0, ${k}); got ${y} at index ${i}`);
+    const y: unknown = d.labels[i];
+    if (typeof y !== 'number' || !Number.isInteger(y) || y < 0 || y >= k) {
+      const shown = typeof y === 'string' ? `the string '${y}'` : String(y);
+      throw new DataError(
+        `${what}: labels must be integers in [0, ${k}); got ${shown} at index ${i}: ` +
+          'give labels as an Int32Array of class indices into classNames',
+      );
+    }
+  }
+  const inputs = d.inputs;
+  for (let i = 0; i < inputs.length; i++) {
+    if (!Number.isFinite(inputs[i])) {
+      throw new DataError(
+        `${what}: input value ${i % size} of example ${Math.floor(i / size)} is ${inputs[i]}; ` +
+          'every input must be a finite number: replace or drop the examples with NaN or infinite values',
+      );
     }
   }
   return d;

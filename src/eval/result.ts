@@ -32,4 +32,9 @@ export interface RunResult {
   };
   /** True when training was stopped (by an abort signal) before the last task. */
   stopped: boolean;
+  /**
+   * Present when the run did not finish: how many tasks were learned in full (their rows are in the
+   * matrix; a stopped task's row is there too) and why it ended.
+   */
+  incomplete?: { tasks: number; reason: string };
 }

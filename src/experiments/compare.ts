@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OptionError } from '../errors.js';
+import { removeLeftovers, takeLock } from '../persist/lock.js';
 import { strategyEntry } from '../strategies/index.js';
 import type { Progress } from '../train/loop.js';
 import { comparisonCsv } from './csv.js';
@@ -25,6 +26,8 @@ export interface CompareHooks {
   onRunStart?(spec: RunSpec, worker: number): void;
   onRunProgress?(spec: RunSpec, worker: number, progress: Progress): void;
   onRunEnd?(spec: RunSpec, worker: number, outcome: RunOutcome): void;
+  /** Something the user should know that is not an error (a stale lock taken over, leftovers removed). */
+  onNote?(message: string): void;
 }
 
 export interface CompareOptions {
@@ -82,6 +85,37 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
   }
   const { folder, hooks = {} } = run;
   await mkdir(folder, { recursive: true });
+  // One comparison per folder at a time: a second one would redo the same runs and overwrite the plan.
+  const lock = await takeLock(join(folder, lockName), `the results folder ${folder}`);
+  try {
+    if (lock.tookOverFrom !== undefined) {
+      hooks.onNote?.(
+        `took over the lock of ${folder} from process ${lock.tookOverFrom}, which is no longer running`,
+      );
+    }
+    const removed = await removeLeftovers(folder);
+    if (removed.length > 0) {
+      hooks.onNote?.(
+        `removed ${removed.length} temporary file(s) an interrupted comparison left in ${folder}`,
+      );
+    }
+    return await compareLocked(options, run, runs, strategies, workers);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The lock file a comparison holds in its results folder. */
+export const lockName = '.unforget.lock';
+
+async function compareLocked(
+  options: ComparisonOptions,
+  run: CompareOptions,
+  runs: RunSpec[],
+  strategies: string[],
+  workers: number,
+): Promise<ComparisonOutcome> {
+  const { folder, hooks = {} } = run;
 
   const records = new Map<string, RunRecord>();
   const redo: { spec: RunSpec; reason: string }[] = [];

@@ -177,9 +177,15 @@ export class Learner {
     const index = typeof task === 'number' ? task : names.indexOf(task);
     if (!Number.isInteger(index) || index < 0 || index >= this.trainedTasks) {
       const known = names.length === 0 ? 'it has learned none yet' : `its tasks are: ${names.join(', ')}`;
+      // A number given as text ('1') is a name first; when no task has that name, say how to give an index.
+      const asIndex =
+        typeof task === 'string' && /^\d+$/.test(task.trim())
+          ? `; to pick a task by its index, pass the number: predict(x, ${Number(task)})` +
+            (Number(task) < this.trainedTasks ? ` is '${names[Number(task)]}'` : '')
+          : '';
       throw new TaskError(
         typeof task === 'string'
-          ? `the learner has no task named '${task}'; ${known}`
+          ? `the learner has no task named '${task}'; ${known}${asIndex}`
           : `task ${task} has not been learned; ${known} (indices 0..${this.trainedTasks - 1})`,
       );
     }

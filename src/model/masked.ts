@@ -106,6 +106,19 @@ export function maskedLayers(model: tf.LayersModel): MaskedLayer[] {
   return out;
 }
 
+/** The name and kernel size of every layer of `model` (nested models included) a mask would cover. */
+export function maskableSizes(model: tf.LayersModel): { name: string; size: number }[] {
+  const out: { name: string; size: number }[] = [];
+  const visit = (layer: tf.layers.Layer) => {
+    if (layer instanceof tf.LayersModel) return layer.layers.forEach(visit);
+    const className = isMasked(layer) ? layer.twinOf : layer.getClassName();
+    if (!(className in maskableKernels) || layer.weights.length === 0) return;
+    out.push({ name: layer.name, size: layer.weights[0].shape.reduce((n: number, d) => n * (d ?? 1), 1) });
+  };
+  model.layers.forEach(visit);
+  return out;
+}
+
 /** A layer of a model that has weights but cannot be masked. */
 export interface UnmaskableLayer {
   readonly name: string;

@@ -220,6 +220,13 @@ export async function decodeLearner(
       models.push(head);
       heads.push(head);
     }
+    const input = trunk.inputs[0].shape.slice(1);
+    if (input.join('x') !== manifest.scenario.inputShape.join('x')) {
+      throw new PersistenceError(
+        `the saved trunk takes examples of shape [${input.join(', ')}] but the manifest says [${manifest.scenario.inputShape.join(', ')}]; ` +
+          'the save is damaged: save the learner again',
+      );
+    }
     const expected = manifest.scenario.tasks.length === 0 ? [] : headSizes(manifest.scenario);
     if (heads.length !== expected.length || heads.some((h, i) => h.outputs[0].shape[1] !== expected[i])) {
       throw new PersistenceError(

@@ -196,5 +196,102 @@ export function checkManifest(json: unknown, where: string): Manifest {
       `${where} lacks fields a saved learner has; the save is damaged: save the learner again`,
     );
   }
+  const mismatch = firstMismatch(m as Manifest);
+  if (mismatch !== null) {
+    throw new PersistenceError(
+      `${where} does not agree with itself: ${mismatch}; the save is damaged: save the learner again`,
+    );
+  }
   return m as Manifest;
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Bytes a tensor of `count` values takes in `encoding`. */
+function encodedBytes(encoding: Encoding, count: number): number {
+  if (encoding === 'bits') return Math.ceil(count / 8);
+  if (encoding === 'uint8') return count;
+  if (encoding === 'uint16') return 2 * count;
+  return 4 * count;
+}
+
+/**
+ * The first way the manifest's counts, shapes and sizes disagree with each other or with the files it
+ * lists, or null: learned tasks, heads, classes, history, files of every model, state tensors.
+ */
+function firstMismatch(m: Manifest): string | null {
+  const tasks = m.scenario.tasks;
+  if (!m.scenario.inputShape.every((d) => isCount(d) && d > 0)) {
+    return `its input shape [${m.scenario.inputShape.join(', ')}] is not a list of sizes`;
+  }
+  for (const [i, t] of tasks.entries()) {
+    const task = t as Partial<typeof t> | null;
+    if (typeof task !== 'object' || task === null || typeof task.name !== 'string')
+      return `task ${i + 1} has no name`;
+    if (!Array.isArray(task.classes) || !task.classes.every((c) => Number.isInteger(c)))
+      return `task ${i + 1} ('${task.name}') has no list of classes`;
+    if (!Array.isArray(task.classNames) || task.classNames.length !== task.classes.length)
+      return `task ${i + 1} ('${task.name}') has ${task.classes.length} classes but ${Array.isArray(task.classNames) ? task.classNames.length : 'no'} class names`;
+    if (task.classes.length === 0) return `task ${i + 1} ('${task.name}') has no classes`;
+  }
+  if (!isCount(m.trainedTasks) || m.trainedTasks > tasks.length) {
+    return `it says ${m.trainedTasks} tasks were learned but names ${tasks.length}`;
+  }
+  const heads = m.scenario.setting === 'task' ? tasks.length : Math.min(tasks.length, 1);
+  if (m.heads !== heads) {
+    return `it says ${m.heads} heads but its ${tasks.length} task(s) in the ${m.scenario.setting} setting need ${heads}`;
+  }
+  if (m.history !== undefined && m.history.length > m.trainedTasks) {
+    return `it holds ${m.history.length} history records for ${m.trainedTasks} learned task(s)`;
+  }
+  const sizes = new Map<string, number>();
+  for (const [i, f] of m.files.entries()) {
+    const file = f as Partial<FileEntry> | null;
+    if (typeof file !== 'object' || file === null || typeof file.path !== 'string' || !isCount(file.bytes))
+      return `file entry ${i + 1} has no path or size`;
+    if (typeof file.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(file.sha256))
+      return `file ${file.path} has no SHA-256`;
+    sizes.set(file.path, file.bytes);
+  }
+  for (const folder of ['trunk', ...Array.from({ length: heads }, (_, i) => `heads/${i + 1}`)]) {
+    for (const name of ['model.json', 'weights.bin']) {
+      if (!sizes.has(`${folder}/${name}`)) return `it lists no ${folder}/${name}`;
+    }
+  }
+  const strategy = m.strategy as Partial<NonNullable<Manifest['strategy']>> | null;
+  if (strategy === null) return null;
+  if (
+    typeof strategy !== 'object' ||
+    typeof strategy.name !== 'string' ||
+    typeof strategy.options !== 'object' ||
+    strategy.options === null ||
+    typeof strategy.values !== 'object' ||
+    strategy.values === null ||
+    !Array.isArray(strategy.tensors)
+  ) {
+    return 'its strategy entry lacks a name, options, values or tensors';
+  }
+  const stateBytes = sizes.get(stateName) ?? 0;
+  if (strategy.tensors.length > 0 && !sizes.has(stateName))
+    return `it lists no ${stateName} for the strategy's tensors`;
+  for (const t of strategy.tensors) {
+    const e = t as Partial<TensorEntry> | null;
+    if (typeof e !== 'object' || e === null || typeof e.name !== 'string')
+      return 'a strategy tensor has no name';
+    if (!['float32', 'int32', 'bool'].includes(e.dtype as string))
+      return `tensor '${e.name}' has no known dtype`;
+    if (!['float32', 'int32', 'uint16', 'uint8', 'bits'].includes(e.encoding as string))
+      return `tensor '${e.name}' has no known encoding`;
+    if (!Array.isArray(e.shape) || !e.shape.every(isCount)) return `tensor '${e.name}' has no shape`;
+    if (!isCount(e.offset) || !isCount(e.bytes)) return `tensor '${e.name}' has no offset or size`;
+    const count = e.shape.reduce((a, b) => a * b, 1);
+    const want = encodedBytes(e.encoding as Encoding, count);
+    if (e.bytes !== want) {
+      return `tensor '${e.name}' of shape [${e.shape.join(', ')}] takes ${want} bytes as ${e.encoding as string}, but ${e.bytes} are listed`;
+    }
+    if (e.offset + e.bytes > stateBytes) {
+      return `tensor '${e.name}' ends at byte ${e.offset + e.bytes} of ${stateName}, which holds ${stateBytes}`;
+    }
+  }
+  return null;
 }

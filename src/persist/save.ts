@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { PersistenceError } from '../errors.js';
@@ -7,6 +8,7 @@ import type { Strategy } from '../train/strategy.js';
 import { decodeLearner, encodeLearner, type Folder, type LoadedLearner } from './codec.js';
 import { checkManifest, learnerFormatVersion, manifestName, type Manifest } from './format.js';
 import { writeDurably } from './io.js';
+import { learnerLockPath, removeLeftovers, takeLock } from './lock.js';
 
 export { learnerFormatVersion, type LoadedLearner };
 
@@ -53,6 +55,23 @@ export async function saveLearner(path: string, learner: Learner, strategy?: Str
       `saving the learner to ${target} failed (${reason(e)}); nothing was written, and any previous save there is left as it was`,
     );
   }
+  await checkSaveTarget(target);
+  const lock = await takeLock(learnerLockPath(target), `the learner folder ${target}`);
+  try {
+    await removeLeftovers(dirname(target), `${basename(target)}.saving-`);
+    await writeLearnerFolder(target, files);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Checks, before any work, that a learner can be saved at `path`: not a file, not a folder holding
+ * anything but a saved learner, and inside a folder that can be written to. Throws a PersistenceError
+ * saying what to change.
+ */
+export async function checkSaveTarget(path: string): Promise<void> {
+  const target = resolve(path);
   const info = await fs.stat(target).catch(() => undefined);
   if (info !== undefined) {
     if (!info.isDirectory())
@@ -64,6 +83,38 @@ export async function saveLearner(path: string, learner: Learner, strategy?: Str
       );
     }
   }
+  await checkWritableParent(target, 'save the learner to');
+}
+
+/** Checks that `target` can be created: its nearest existing ancestor is a folder this process can write to. */
+export async function checkWritableParent(target: string, doing: string): Promise<void> {
+  let parent = dirname(resolve(target));
+  for (;;) {
+    const info = await fs.stat(parent).catch((e: NodeJS.ErrnoException) => e);
+    if (!(info instanceof Error)) {
+      if (!info.isDirectory()) {
+        throw new PersistenceError(
+          `cannot ${doing} ${target}: ${parent} is a file, not a folder; pick another path`,
+        );
+      }
+      try {
+        await fs.access(parent, fsConstants.W_OK);
+      } catch {
+        throw new PersistenceError(
+          `cannot ${doing} ${target}: the folder ${parent} cannot be written to (permissions); pick a path you can write to`,
+        );
+      }
+      return;
+    }
+    if (info.code !== 'ENOENT' || dirname(parent) === parent) {
+      throw new PersistenceError(`cannot ${doing} ${target}: ${info.message}; pick another path`);
+    }
+    parent = dirname(parent);
+  }
+}
+
+async function writeLearnerFolder(target: string, files: Folder): Promise<void> {
+  const info = await fs.stat(target).catch(() => undefined);
   const parent = dirname(target);
   const staging = join(
     parent,

@@ -94,7 +94,7 @@ export const namedScenarios: NamedScenario[] = [
       if (!o.data)
         throw new OptionError('the images scenario needs --data <folder> with one sub-folder per class');
       const data = await loadImageFolder(o.data, { size: [28, 28], channels: 1, seed: o.seed });
-      return split(data, { name: 'images', tasks: 2, ...o });
+      return split(data, { name: 'images', ...o, tasks: o.tasks ?? 2 });
     },
   },
 ];

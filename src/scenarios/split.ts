@@ -1,6 +1,6 @@
 import type { DataSplit } from '../data/dataset.js';
 import { validateDataset, withClasses } from '../data/dataset.js';
-import { OptionError } from '../errors.js';
+import { DataError, OptionError } from '../errors.js';
 import { permutation, seededRandom } from '../random.js';
 import { checkCount, checkSetting } from './options.js';
 import type { Scenario, Setting } from './types.js';
@@ -27,6 +27,12 @@ export function split(data: DataSplit, options: SplitOptions = {}): Scenario {
   const train = validateDataset(data.train, 'training set');
   const test = validateDataset(data.test, 'test set');
   const classCount = train.classNames.length;
+  if (classCount < 2) {
+    throw new DataError(
+      `the data has ${classCount} class${classCount === 1 ? '' : 'es'} (${train.classNames.join(', ') || 'none'}); ` +
+        'splitting it into tasks needs at least 2 classes: add examples of more classes',
+    );
+  }
   const tasks = checkCount('tasks', options.tasks ?? 5, 1, classCount);
   let order: number[];
   if (options.classOrder) {
@@ -43,12 +49,23 @@ export function split(data: DataSplit, options: SplitOptions = {}): Scenario {
     order = Array.from({ length: classCount }, (_, i) => i);
   }
   if (classCount % tasks !== 0) {
-    const fits = Array.from({ length: classCount }, (_, i) => i + 1).filter((n) => classCount % n === 0);
+    const fits = Array.from({ length: classCount }, (_, i) => i + 1).filter(
+      (n) => classCount % n === 0 && classCount / n >= 2,
+    );
     throw new OptionError(
       `${classCount} classes cannot be split evenly into ${tasks} tasks; use tasks = ${fits.join(', ')}`,
     );
   }
   const per = classCount / tasks;
+  if (per < 2) {
+    const fits = Array.from({ length: classCount }, (_, i) => i + 1).filter(
+      (n) => classCount % n === 0 && classCount / n >= 2,
+    );
+    throw new OptionError(
+      `${classCount} classes in ${tasks} tasks leaves one class per task, and a task of one class has nothing to tell apart; ` +
+        `use tasks = ${fits.join(', ') || '1'} (at least 2 classes per task)`,
+    );
+  }
   return {
     name: options.name ?? 'split',
     setting,

@@ -4,6 +4,7 @@ import type { Learner } from '../model/learner.js';
 import {
   attachMasks,
   InferenceKernels,
+  maskableSizes,
   maskSize,
   type KernelTransform,
   type MaskAttachment,
@@ -281,6 +282,30 @@ export function packnet(options: PacknetOptions = {}): PacknetStrategy {
       if (owner.length === 0) owner = sizes.map((n) => new Uint8Array(n));
       learner = target;
       attachment = attached;
+    },
+
+    checkPlan(target: Learner, tasks: number) {
+      if (tasks > maxTasks) {
+        throw new OptionError(
+          `packnet keeps at most ${maxTasks} tasks (one byte per weight names its task); got ${tasks}`,
+        );
+      }
+      // Each task keeps the largest (1 − pruneRatio) of the free weights and releases the rest: after
+      // t tasks, round(round(n · r) · r)… remain free, and every task needs some.
+      if (owner.length > 0) return; // a loaded strategy: prepareTask checks each task
+      for (const { name, size } of maskableSizes(target.trunk)) {
+        let free = size;
+        for (let t = 0; t < tasks; t++) {
+          if (free === 0) {
+            throw new OptionError(
+              `no free weights remain in ${name} after ${t} tasks (${size} weights, pruneRatio ${pruneRatio}), so packnet cannot ` +
+                `learn task ${t + 1} of ${tasks}; use a higher pruneRatio (now ${pruneRatio}) so each task releases more weights, ` +
+                'fewer tasks, or a wider trunk (checked before any training)',
+            );
+          }
+          free = Math.round(free * pruneRatio);
+        }
+      }
     },
 
     async prepareTask(ctx: TaskContext) {

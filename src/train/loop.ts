@@ -6,7 +6,7 @@ import { metrics } from '../eval/metrics.js';
 import type { Learner } from '../model/learner.js';
 import { seededRandom, shuffleInPlace, type Random } from '../random.js';
 import { checkCount } from '../scenarios/options.js';
-import { headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
+import { activeOutputs, headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
 import { version } from '../version.js';
 import { makeOptimizer } from './optimizers.js';
 import type { RunResult } from '../eval/result.js';
@@ -120,6 +120,13 @@ class TaskRun implements TaskContext {
   async run(phase: Phase & { tasks: number[]; iterations?: number }): Promise<void> {
     const { learner, scenario, strategy } = this;
     const examples = examplesOf(scenario, phase.tasks);
+    if (examples.length === 0) {
+      // Without examples no step can be made: an error, never a loop that spins.
+      throw new DataError(
+        `task ${this.task + 1} ('${scenario.tasks[this.task].name}') has no training examples for its ${phase.name} phase; ` +
+          'give every task training examples (does the training data hold each of its classes?)',
+      );
+    }
     const { batchSize } = this.options;
     const perEpoch = Math.ceil(examples.length / batchSize);
     const steps = phase.iterations ?? phase.epochs * perEpoch;
@@ -320,7 +327,12 @@ async function trainTask(
     });
     await strategy.finishTask?.(run);
   } catch (error) {
-    if (error instanceof DivergenceError) restore(learner, before);
+    // Whatever went wrong, the learner is left as it was after the last good task.
+    try {
+      restore(learner, before);
+    } catch {
+      // A strategy changed the learner's structure; the error below says what went wrong first.
+    }
     throw error;
   } finally {
     tf.dispose(before);
@@ -391,10 +403,10 @@ export async function learn(
   }
   checkSetting(learner, strategy);
   const classes = classesOf(task);
-  if (classes.length < 2 && learner.setting !== 'class') {
+  if (classes.length < 2 && (learner.setting !== 'class' || learner.trainedTasks === 0)) {
     throw new DataError(
       `task '${task.name}' has ${classes.length} class; a task needs at least 2 classes to learn to tell apart ` +
-        '(in the class setting one new class per task is allowed)',
+        '(in the class setting one new class per task is allowed after the first task)',
     );
   }
   if (classes.length < 1) throw new DataError(`task '${task.name}' has no examples`);
@@ -515,14 +527,70 @@ function checkScenario(learner: Learner, scenario: Scenario): void {
         'build the learner for this scenario',
     );
   }
+  const wanted = learner.layout.inputShape;
   for (const [t, task] of scenario.tasks.entries()) {
-    const shape = task.train.shape.slice(1).join('x');
-    if (shape !== learner.layout.inputShape.join('x') || task.test.shape.slice(1).join('x') !== shape) {
-      throw new OptionError(
-        `task ${t + 1} has examples of shape [${task.train.shape.slice(1)}]; the learner takes [${learner.layout.inputShape}]`,
+    for (const part of ['train', 'test'] as const) {
+      const what = `task ${t + 1} ('${task.name}') ${part === 'train' ? 'training' : 'test'} data`;
+      const d = task[part];
+      validateDataset(d, what);
+      const shape = d.shape.slice(1);
+      if (shape.join('x') !== wanted.join('x')) {
+        throw new DataError(
+          `${what} has examples of shape [${shape.join(', ')}]; the learner takes [${wanted.join(', ')}]: ` +
+            'give every task examples of one shape (fitDataset(data, learner.layout.inputShape) reshapes or resizes them)',
+        );
+      }
+      if (exampleCount(d) === 0) {
+        throw new DataError(
+          `${what} is empty (its classes: ${task.classNames.join(', ')}), so the task cannot be ` +
+            (part === 'train' ? 'learned' : 'tested') +
+            `: give every task ${part === 'train' ? 'training' : 'test'} examples ` +
+            '(does the data hold examples of each class in both its training and its test part?)',
+        );
+      }
+      const counts = new Map(task.classes.map((c) => [c, 0]));
+      for (let i = 0; i < d.labels.length; i++) {
+        const n = counts.get(d.labels[i]);
+        if (n === undefined) {
+          throw new DataError(
+            `${what} has label ${d.labels[i]} at index ${i}, which is not one of the task's classes (${task.classes.join(', ')}); ` +
+              "keep only the task's classes in its data (withClasses(data, classes))",
+          );
+        }
+        counts.set(d.labels[i], n + 1);
+      }
+      const absent = task.classes.filter((c) => counts.get(c) === 0);
+      if (absent.length > 0) {
+        const names = absent.map((c, i) => `'${task.classNames[task.classes.indexOf(c)] ?? absent[i]}'`);
+        throw new DataError(
+          `${what} has no examples of class ${names.join(', ')}, so the task would be ` +
+            (part === 'train' ? 'learned without it' : 'scored without it') +
+            `: give every class ${part === 'train' ? 'training' : 'test'} examples` +
+            (part === 'test'
+              ? ' (an image folder needs at least 2 images per class: one goes to the test set)'
+              : ''),
+        );
+      }
+    }
+    if (activeOutputs(learner.layout, t) < 2) {
+      throw new DataError(
+        `task ${t + 1} ('${task.name}') would be learned with a single output (class ${task.classNames.join(', ')}), ` +
+          'and one output cannot tell anything apart: give each task at least 2 classes (fewer tasks)',
       );
     }
   }
+}
+
+/** What a run finished before it failed, for `partialResult`. */
+const partials = new WeakMap<object, RunResult>();
+
+/**
+ * The result of the tasks a run finished before `error` stopped it (marked incomplete with the
+ * reason), when `error` came out of `train`; undefined otherwise. The learner is as it was after the
+ * last of those tasks.
+ */
+export function partialResult(error: unknown): RunResult | undefined {
+  return typeof error === 'object' && error !== null ? partials.get(error) : undefined;
 }
 
 /**
@@ -553,8 +621,17 @@ export async function train(
   let steps = 0;
   let stepMs = 0;
   let stopped = false;
+  strategy.checkPlan?.(learner, scenario.tasks.length);
+  let failure: { task: number; error: unknown } | undefined;
   for (let task = 0; task < scenario.tasks.length && !stopped; task++) {
-    const { run, ms } = await trainTask(learner, scenario, task, strategy, random, budget, options);
+    let done: Awaited<ReturnType<typeof trainTask>>;
+    try {
+      done = await trainTask(learner, scenario, task, strategy, random, budget, options);
+    } catch (error) {
+      failure = { task, error };
+      break;
+    }
+    const { run, ms } = done;
     stopped = run.stopped;
     trainMs.push(ms);
     steps += run.steps;
@@ -570,12 +647,15 @@ export async function train(
     };
     options.onTaskEnd?.(task, row);
   }
-  const testStart = performance.now();
-  accuracyRow(learner, scenario, accuracyMatrix.length - 1);
-  const testExamples = scenario.tasks.reduce((n, t) => n + exampleCount(t.test), 0);
-  const testMsPerExample = (performance.now() - testStart) / testExamples;
-  const complete = accuracyMatrix.length === scenario.tasks.length && !stopped;
-  return {
+  let testMsPerExample = 0;
+  if (accuracyMatrix.length > 0) {
+    const testStart = performance.now();
+    accuracyRow(learner, scenario, accuracyMatrix.length - 1);
+    const testExamples = scenario.tasks.reduce((n, t) => n + exampleCount(t.test), 0);
+    testMsPerExample = (performance.now() - testStart) / testExamples;
+  }
+  const complete = accuracyMatrix.length === scenario.tasks.length && !stopped && !failure;
+  const result: RunResult = {
     scenario: scenario.name,
     setting: scenario.setting,
     strategy: strategy.name,
@@ -597,4 +677,20 @@ export async function train(
     },
     stopped,
   };
+  if (stopped) {
+    result.incomplete = {
+      tasks: accuracyMatrix.length,
+      reason: `stopped during task ${accuracyMatrix.length} of ${scenario.tasks.length}`,
+    };
+  }
+  if (failure) {
+    const { task, error } = failure;
+    result.incomplete = {
+      tasks: task,
+      reason: `task ${task + 1} of ${scenario.tasks.length} failed: ${error instanceof Error ? error.message : String(error)}`,
+    };
+    if (typeof error === 'object' && error !== null) partials.set(error, result);
+    throw error;
+  }
+  return result;
 }

@@ -87,6 +87,11 @@ export interface Strategy {
   trainingTasks?(ctx: TaskContext): number[];
   /** Before training a task: freeze layers, snapshot the old model, record targets. */
   prepareTask?(ctx: TaskContext): void | Promise<void>;
+  /**
+   * Refuses, before any training, a run of `tasks` tasks on `learner` that the strategy could not
+   * finish (e.g. PackNet running out of free weights); throws an OptionError saying what to change.
+   */
+  checkPlan?(learner: Learner, tasks: number): void;
   /** The variables the optimizer updates. Default: the trainable trunk weights and the heads trained. */
   trainableVariables?(ctx: TaskContext): tf.Variable[];
   /** A term added to the loss of every step (runs inside the gradient tape). */

@@ -87,7 +87,7 @@ test('bad options fail with a message that says what to do', async () => {
   );
   const tasks = await unforget('run', '--tasks', '3');
   assert.equal(tasks.code, 1);
-  assert.match(tasks.stderr, /10 classes cannot be split evenly into 3 tasks; use tasks = 1, 2, 5, 10/);
+  assert.match(tasks.stderr, /10 classes cannot be split evenly into 3 tasks; use tasks = 1, 2, 5$/m);
   const help = await unforget('run', '--help');
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--learning-rate <value>/);
@@ -113,7 +113,8 @@ test('Ctrl-C stops after the current step and still prints what was learned', as
     }
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  assert.equal(code, 0, stderr);
+  // 130: stopped by Ctrl-C (what was learned is still printed), as a shell reports a SIGINT.
+  assert.equal(code, 130, stderr);
   assert.match(stderr, /stopping after this step/);
   assert.match(stdout, /\(stopped early\)/);
   assert.match(stdout, /Test accuracy/);
