@@ -142,10 +142,19 @@ class TaskRun implements TaskContext {
             return;
           }
           const picked = order.slice(start, start + batchSize).map((i) => examples[i]);
-          const inputs = new Float32Array(picked.length * size);
-          const tasks = new Int32Array(picked.length);
-          const indices = new Int32Array(picked.length);
-          const targets = new Int32Array(picked.length);
+          const extra = phase.classification === false ? undefined : strategy.replay?.(this, batchSize);
+          const replayed = extra?.tasks.length ?? 0;
+          const rows = picked.length + replayed;
+          const inputs = new Float32Array(rows * size);
+          const tasks = new Int32Array(rows);
+          const indices = new Int32Array(rows);
+          const targets = new Int32Array(rows);
+          if (extra) {
+            inputs.set(extra.inputs, picked.length * size);
+            tasks.set(extra.tasks, picked.length);
+            indices.set(extra.indices, picked.length);
+            targets.set(extra.targets, picked.length);
+          }
           picked.forEach((e, i) => {
             const d = scenario.tasks[e.task].train;
             inputs.set(d.inputs.subarray(e.index * size, (e.index + 1) * size), i * size);
@@ -154,24 +163,23 @@ class TaskRun implements TaskContext {
             targets[i] = this.targets[e.task][e.index];
           });
           const stepStart = performance.now();
-          const x = tf.tensor(inputs, [picked.length, ...shape]);
-          const loss = optimizer.minimize(
-            () => {
-              const features = learner.features(x, this.task, true);
-              const batch: Batch = { x, features, tasks, indices, targets };
-              const base =
-                phase.classification === false ? undefined : classificationLoss(learner, batch, this.task);
-              const extra = phase.extraLoss === false ? undefined : strategy.extraLoss?.(this, batch);
-              if (!base && !extra) {
-                throw new OptionError(
-                  `the phase '${phase.name}' has no loss: it needs a classification or an extra loss`,
-                );
-              }
-              return base && extra ? base.add(extra) : ((base ?? extra) as tf.Scalar);
-            },
-            true,
-            variables,
-          ) as tf.Scalar;
+          const x = tf.tensor(inputs, [rows, ...shape]);
+          const lossOf = (): tf.Scalar => {
+            const features = learner.features(x, this.task, true);
+            const batch: Batch = { x, features, tasks, indices, targets, replayed };
+            const base =
+              phase.classification === false ? undefined : classificationLoss(learner, batch, this.task);
+            const more = phase.extraLoss === false ? undefined : strategy.extraLoss?.(this, batch);
+            if (!base && !more) {
+              throw new OptionError(
+                `the phase '${phase.name}' has no loss: it needs a classification or an extra loss`,
+              );
+            }
+            return (base && more ? base.add(more) : (base ?? more)) as tf.Scalar;
+          };
+          const loss = strategy.observeGradients
+            ? this.observedStep(optimizer, lossOf, variables)
+            : (optimizer.minimize(lossOf, true, variables) as tf.Scalar);
           x.dispose();
           const value = (await loss.data())[0];
           loss.dispose();
@@ -208,6 +216,15 @@ class TaskRun implements TaskContext {
     } finally {
       optimizer.dispose();
     }
+  }
+
+  /** `optimizer.minimize`'s own two halves, with the strategy shown the gradients in between. */
+  private observedStep(optimizer: tf.Optimizer, lossOf: () => tf.Scalar, variables: tf.Variable[]): tf.Scalar {
+    const { value, grads } = tf.variableGrads(lossOf, variables);
+    this.strategy.observeGradients?.(this, grads);
+    optimizer.applyGradients(grads);
+    tf.dispose(grads);
+    return value;
   }
 
   fit(phase: Phase): Promise<void> {
