@@ -4,6 +4,7 @@ import { backendNames, useBackend, type BackendName } from '../backend/select.js
 import { OptionError } from '../errors.js';
 import { writeJsonAtomic } from '../experiments/files.js';
 import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
+import type { TaskInference } from '../model/infer-task.js';
 import { learner } from '../model/learner.js';
 import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
@@ -31,6 +32,8 @@ interface RunFlags {
   save?: string;
   json?: boolean;
   progress: boolean;
+  inferTask?: 'example' | 'batch' | 'both';
+  inferBatch: number;
   [option: string]: unknown;
 }
 
@@ -71,6 +74,13 @@ export function runCommand(): Command {
       '--save <folder>',
       'save the learned model with its strategy to this folder (loadLearner reads it)',
     )
+    .addOption(
+      new Option(
+        '--infer-task <per>',
+        'task setting: also test without the task label, the task inferred per example, per batch or both',
+      ).choices(['example', 'batch', 'both']),
+    )
+    .option('--infer-batch <n>', 'test examples per batch when the task is inferred per batch', wholeNumber(1), 64)
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
   addStrategyFlags(command);
@@ -86,13 +96,31 @@ export function runCommand(): Command {
       '',
       'Example:',
       '  unforget run --scenario split-mnist --setting task --strategy finetune --epochs 4 --batch-size 128',
+      '  unforget run --scenario split-mnist --setting class --strategy replay --memory 1100',
+      '  unforget run --scenario permuted-mnist --strategy packnet --infer-task both',
     ].join('\n'),
   );
   command.action(async (flags: RunFlags) => runAction(flags));
   return command;
 }
 
+/** The task inferences --infer-task asks for, refused outside the task setting before any work. */
+export function inferences(flags: {
+  inferTask?: 'example' | 'batch' | 'both';
+  setting: Setting;
+}): TaskInference[] | undefined {
+  if (!flags.inferTask) return undefined;
+  if (flags.setting !== 'task') {
+    throw new OptionError(
+      `--infer-task is for the task setting (a head per task to pick); with --setting ${flags.setting} every answer ` +
+        'is already given without the task: leave --infer-task out',
+    );
+  }
+  return flags.inferTask === 'both' ? ['example', 'batch'] : [flags.inferTask];
+}
+
 async function runAction(flags: RunFlags): Promise<void> {
+  inferences(flags);
   const strategy = buildStrategy(flags.strategy, givenStrategyOptions(flags));
   // Ctrl-C is taken from here on, loading included: training then stops before its first step.
   const controller = new AbortController();
@@ -126,6 +154,8 @@ async function runAction(flags: RunFlags): Promise<void> {
       seed: flags.seed,
       signal: controller.signal,
       onProgress: bar?.update,
+      inferTask: inferences(flags),
+      inferBatch: flags.inferBatch,
     });
     bar?.stop();
     if (flags.output) await writeJsonAtomic(flags.output, result);

@@ -192,6 +192,10 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
       return Object.fromEntries([...memory.classes].map(([key, items]) => [key, items.length]));
     },
 
+    keptExamples() {
+      return slots.length;
+    },
+
     memoryBytes() {
       return slots.reduce((b, k) => b + k.input.length * 4 + 8 + (k.logits?.length ?? 0) * 4, 0);
     },

@@ -10,6 +10,8 @@ import { headIndex, taskTargets, type Scenario, type TaskLayout } from '../scena
 import { version } from '../version.js';
 import { makeOptimizer } from './optimizers.js';
 import type { RunResult } from '../eval/result.js';
+import { inferredAccuracy } from '../eval/infer.js';
+import type { TaskInference } from '../model/infer-task.js';
 import type { Batch, Phase, Strategy, TaskContext } from './strategy.js';
 
 /** Where training is, reported after every step. */
@@ -46,6 +48,13 @@ export interface TrainOptions {
   onTaskEnd?: (task: number, accuracies: number[]) => void;
   /** Stops training after the current step; what was learned so far is kept and evaluated. */
   signal?: AbortSignal;
+  /**
+   * Task setting: also test without the task label after the last task, the task inferred per example
+   * and/or per batch (`RunResult.withoutTaskLabel`).
+   */
+  inferTask?: readonly TaskInference[];
+  /** Test examples per batch when the task is inferred per batch. Default 64. */
+  inferBatch?: number;
 }
 
 interface Example {
@@ -563,6 +572,12 @@ export async function train(
   const { epochs, iterations, batchSize, seed } = budget;
   checkSetting(learner, strategy);
   checkScenario(learner, scenario);
+  if ((options.inferTask ?? []).length > 0 && learner.setting !== 'task') {
+    throw new OptionError(
+      `inferTask is for the task setting, where a task's head must be picked; in the ${learner.setting} setting ` +
+        'predict needs no task: leave inferTask out',
+    );
+  }
   const random = seededRandom(seed);
   const initialAccuracy = scenario.tasks.map((_, j) => taskAccuracy(learner, scenario, j, j));
   const accuracyMatrix: number[][] = [];
@@ -592,6 +607,9 @@ export async function train(
   const testExamples = scenario.tasks.reduce((n, t) => n + exampleCount(t.test), 0);
   const testMsPerExample = (performance.now() - testStart) / testExamples;
   const complete = accuracyMatrix.length === scenario.tasks.length && !stopped;
+  const withoutTaskLabel = (options.inferTask ?? []).map((per) =>
+    inferredAccuracy(learner, scenario, per, per === 'batch' ? (options.inferBatch ?? 64) : 1000),
+  );
   return {
     scenario: scenario.name,
     setting: scenario.setting,
@@ -604,6 +622,7 @@ export async function train(
     accuracyMatrix,
     initialAccuracy,
     metrics: complete ? metrics(accuracyMatrix, initialAccuracy) : null,
+    ...(withoutTaskLabel.length > 0 ? { withoutTaskLabel } : {}),
     cost: {
       trainMs,
       msPerStep: steps === 0 ? 0 : stepMs / steps,
@@ -611,6 +630,7 @@ export async function train(
       parameters: learner.parameterCount(),
       strategyBytes: strategy.memoryBytes?.() ?? 0,
       needsOldData: strategy.needsOldData,
+      ...(strategy.keptExamples?.() ? { keptExamples: strategy.keptExamples() } : {}),
     },
     stopped,
   };

@@ -122,6 +122,8 @@ export interface Strategy {
   afterStep?(ctx: TaskContext): void;
   /** After a task's training: compute the Fisher information, prune, store a mask. */
   finishTask?(ctx: TaskContext): void | Promise<void>;
+  /** Old training examples it keeps (replay's memory), counted in comparisons. Default 0. */
+  keptExamples?(): number;
   /** Bytes the strategy keeps beyond the learner itself (snapshots, Fisher, masks, stored data). */
   memoryBytes?(): number;
   /** What the strategy keeps (for saving); the tensors stay owned by the strategy. */
