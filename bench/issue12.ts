@@ -38,10 +38,27 @@ interface Run {
 const common = ['--tasks', '5', '--backbone', 'mlp', '--hidden', '400,400', '--epochs', '4'];
 const common2 = ['--batch-size', '128', '--learning-rate', '0.001', '--optimizer', 'adam'];
 const runs: Run[] = [];
-const add = (group: Run['group'], scenario: string, setting: string, label: string, flags: string[], seed: number) => {
+const add = (
+  group: Run['group'],
+  scenario: string,
+  setting: string,
+  label: string,
+  flags: string[],
+  seed: number,
+) => {
   const file = join(dir, `${scenario}-${setting}-${label.replace(/[^a-z0-9]+/gi, '_')}-seed${seed}.json`);
   const args = ['--import', 'tsx', 'src/cli/main.ts', 'run', '--scenario', scenario, '--setting', setting];
-  args.push(...common, ...common2, ...flags, '--seed', String(seed), '--json', '--no-progress', '--output', file);
+  args.push(
+    ...common,
+    ...common2,
+    ...flags,
+    '--seed',
+    String(seed),
+    '--json',
+    '--no-progress',
+    '--output',
+    file,
+  );
   runs.push({ group, scenario, setting, label, seed, file, args });
 };
 const classRuns: [string, string[]][] = [
@@ -52,7 +69,8 @@ const classRuns: [string, string[]][] = [
   ['replay (1,100)', ['--strategy', 'replay', '--memory', '1100']],
   ['replay + logits (DER++, α 0.5)', ['--strategy', 'replay', '--memory', '1100', '--alpha', '0.5']],
 ];
-for (const seed of seeds) for (const [label, flags] of classRuns) add('class', 'split-mnist', 'class', label, flags, seed);
+for (const seed of seeds)
+  for (const [label, flags] of classRuns) add('class', 'split-mnist', 'class', label, flags, seed);
 for (const seed of seeds) add('domain', 'split-mnist', 'domain', 'si', ['--strategy', 'si'], seed);
 for (const scenario of ['split-mnist', 'permuted-mnist'])
   for (const strategy of ['finetune', 'packnet', 'piggyback'])
@@ -110,7 +128,9 @@ lines.push('### Split MNIST, class-incremental (average accuracy after the 5th t
 lines.push('| strategy | ACC (%) | BWT (pp) | extra memory | old data |', '|---|---:|---:|---:|---|');
 for (const [label] of classRuns) {
   const rs = results(groupOf('class', 'split-mnist', label));
-  const mem = rs.length ? `${(Math.max(...rs.map((r) => r.cost.strategyBytes)) / 2 ** 20).toFixed(2)} MiB` : '–';
+  const mem = rs.length
+    ? `${(Math.max(...rs.map((r) => r.cost.strategyBytes)) / 2 ** 20).toFixed(2)} MiB`
+    : '–';
   const kept = rs[0]?.cost.keptExamples ? `keeps ${rs[0].cost.keptExamples} examples` : 'none';
   lines.push(
     `| ${label} | ${cell(rs.map((r) => r.metrics?.averageAccuracy ?? NaN))} | ${cell(rs.map((r) => r.metrics?.backwardTransfer ?? NaN))} | ${mem} | ${kept} |`,

@@ -80,7 +80,12 @@ export function runCommand(): Command {
         'task setting: also test without the task label, the task inferred per example, per batch or both',
       ).choices(['example', 'batch', 'both']),
     )
-    .option('--infer-batch <n>', 'test examples per batch when the task is inferred per batch', wholeNumber(1), 64)
+    .option(
+      '--infer-batch <n>',
+      'test examples per batch when the task is inferred per batch',
+      wholeNumber(1),
+      64,
+    )
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
   addStrategyFlags(command);

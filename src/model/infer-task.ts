@@ -41,10 +41,12 @@ export function inferTask(learner: Learner, x: tf.Tensor, per: TaskInference = '
     // p_t = softmax(head_t(features_t(x))) for every learned task t, padded to the widest head.
     const probs = Array.from({ length: count }, (_, t) => {
       const p = tf.softmax(learner.logits(x, t, seen));
-      return widths[t] === widest ? p : p.pad([
-        [0, 0],
-        [0, widest - widths[t]],
-      ]);
+      return widths[t] === widest
+        ? p
+        : p.pad([
+            [0, 0],
+            [0, widest - widths[t]],
+          ]);
     });
     const stacked = tf.stack(probs, 1) as tf.Tensor3D; // [n, tasks, widest]
     // H(p) = −Σ_c p_c log p_c (0 log 0 = 0), [n, tasks]

@@ -151,7 +151,12 @@ export function quadraticState(q: Quadratic, importanceName: string): StrategySt
 }
 
 /** Takes back a saved state (copying its tensors) into `q`, cleared first. */
-export function loadQuadratic(q: Quadratic, state: StrategyState, importanceName: string, strategy: string): void {
+export function loadQuadratic(
+  q: Quadratic,
+  state: StrategyState,
+  importanceName: string,
+  strategy: string,
+): void {
   clearQuadratic(q);
   for (const [tensorName, t] of Object.entries(state.tensors)) {
     const [kind, ...rest] = tensorName.split('/');

@@ -3,7 +3,14 @@ import { exampleCount, exampleSize } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import { taskTargets } from '../scenarios/types.js';
 import { stepOptions } from '../train/optimizers.js';
-import type { Batch, Replayed, StepOptions, Strategy, StrategyState, TaskContext } from '../train/strategy.js';
+import type {
+  Batch,
+  Replayed,
+  StepOptions,
+  Strategy,
+  StrategyState,
+  TaskContext,
+} from '../train/strategy.js';
 import { stepOptionList, type StrategyEntry } from './entry.js';
 import { itemsOf, makeRoom, offer, reservoir, type Reservoir } from './reservoir.js';
 
@@ -60,7 +67,8 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
   if (!Number.isInteger(replayBatch) || replayBatch < 0) {
     throw new OptionError(`replayBatch must be a whole number ≥ 0 (0: the batch size); got ${replayBatch}`);
   }
-  if (!(alpha >= 0 && Number.isFinite(alpha))) throw new OptionError(`alpha must be a number ≥ 0; got ${alpha}`);
+  if (!(alpha >= 0 && Number.isFinite(alpha)))
+    throw new OptionError(`alpha must be a number ≥ 0; got ${alpha}`);
   let memory: Reservoir<Kept> = reservoir(capacity);
   /** The memory as a list, rebuilt after each task (its order is the slots replay draws from). */
   let slots: Kept[] = [];
@@ -77,10 +85,7 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
     for (let start = 0; start < kept.length; start += 512) {
       const part = kept.slice(start, start + 512);
       const logits = tf.tidy(() => {
-        const x = tf.tensor(
-          concat(part.map((k) => k.input)),
-          [part.length, ...ctx.scenario.inputShape],
-        );
+        const x = tf.tensor(concat(part.map((k) => k.input)), [part.length, ...ctx.scenario.inputShape]);
         return ctx.learner.logits(x, ctx.task, ctx.task);
       });
       const values = logits.dataSync() as Float32Array;
@@ -209,12 +214,21 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
       slots.forEach((k, i) => k.logits && logits.set(k.logits, i * width));
       const tensors: Record<string, tf.Tensor> = {
         inputs: tf.tensor2d(concat(slots.map((k) => k.input)), [slots.length, size]),
-        tasks: tf.tensor1d(Int32Array.from(slots, (k) => k.task), 'int32'),
-        targets: tf.tensor1d(Int32Array.from(slots, (k) => k.target), 'int32'),
+        tasks: tf.tensor1d(
+          Int32Array.from(slots, (k) => k.task),
+          'int32',
+        ),
+        targets: tf.tensor1d(
+          Int32Array.from(slots, (k) => k.target),
+          'int32',
+        ),
       };
       if (width > 0) {
         tensors.logits = tf.tensor2d(logits, [slots.length, width]);
-        tensors.widths = tf.tensor1d(Int32Array.from(slots, (k) => k.logits?.length ?? 0), 'int32');
+        tensors.widths = tf.tensor1d(
+          Int32Array.from(slots, (k) => k.logits?.length ?? 0),
+          'int32',
+        );
       }
       saved = Object.values(tensors);
       return { values: { classes: [...memory.classes.keys()] }, tensors };
@@ -226,7 +240,8 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
       const classes = (state.values.classes ?? []) as string[];
       for (const key of classes) memory.classes.set(key, []);
       if (inputs) {
-        if (!tasks || !targets) throw new OptionError('the saved replay state has inputs without tasks or targets');
+        if (!tasks || !targets)
+          throw new OptionError('the saved replay state has inputs without tasks or targets');
         const x = inputs.dataSync() as Float32Array;
         const t = tasks.dataSync();
         const y = targets.dataSync();
@@ -238,7 +253,8 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
         for (let i = 0; i < n; i++) {
           const key = `${t[i]}:${y[i]}`;
           const items = memory.classes.get(key);
-          if (!items) throw new OptionError(`the saved replay state keeps class '${key}' but does not list it`);
+          if (!items)
+            throw new OptionError(`the saved replay state keeps class '${key}' but does not list it`);
           items.push({
             task: t[i],
             target: y[i],
@@ -267,7 +283,8 @@ function concat(parts: readonly Float32Array[]): Float32Array {
 
 export const replayEntry: StrategyEntry = {
   name: 'replay',
-  summary: 'experience replay: a class-balanced memory of old examples mixed into every batch (DER++ with --alpha)',
+  summary:
+    'experience replay: a class-balanced memory of old examples mixed into every batch (DER++ with --alpha)',
   needsOldData: false,
   options: [
     ...stepOptionList,

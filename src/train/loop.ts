@@ -228,7 +228,11 @@ class TaskRun implements TaskContext {
   }
 
   /** `optimizer.minimize`'s own two halves, with the strategy shown the gradients in between. */
-  private observedStep(optimizer: tf.Optimizer, lossOf: () => tf.Scalar, variables: tf.Variable[]): tf.Scalar {
+  private observedStep(
+    optimizer: tf.Optimizer,
+    lossOf: () => tf.Scalar,
+    variables: tf.Variable[],
+  ): tf.Scalar {
     const { value, grads } = tf.variableGrads(lossOf, variables);
     this.strategy.observeGradients?.(this, grads);
     optimizer.applyGradients(grads);
