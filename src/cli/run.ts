@@ -4,12 +4,18 @@ import { backendNames, useBackend, type BackendName } from '../backend/select.js
 import { OptionError } from '../errors.js';
 import { writeJsonAtomic } from '../experiments/files.js';
 import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
-import type { TaskInference } from '../model/infer-task.js';
 import { learner } from '../model/learner.js';
 import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
-import { addStrategyFlags, buildStrategy, givenStrategyOptions, numberList, wholeNumber } from './options.js';
+import {
+  addStrategyFlags,
+  buildStrategy,
+  givenStrategyOptions,
+  inferences,
+  numberList,
+  wholeNumber,
+} from './options.js';
 import { train } from '../train/loop.js';
 import { progressBar } from './progress.js';
 import { formatRun } from './report-run.js';
@@ -107,21 +113,6 @@ export function runCommand(): Command {
   );
   command.action(async (flags: RunFlags) => runAction(flags));
   return command;
-}
-
-/** The task inferences --infer-task asks for, refused outside the task setting before any work. */
-export function inferences(flags: {
-  inferTask?: 'example' | 'batch' | 'both';
-  setting: Setting;
-}): TaskInference[] | undefined {
-  if (!flags.inferTask) return undefined;
-  if (flags.setting !== 'task') {
-    throw new OptionError(
-      `--infer-task is for the task setting (a head per task to pick); with --setting ${flags.setting} every answer ` +
-        'is already given without the task: leave --infer-task out',
-    );
-  }
-  return flags.inferTask === 'both' ? ['example', 'batch'] : [flags.inferTask];
 }
 
 async function runAction(flags: RunFlags): Promise<void> {
