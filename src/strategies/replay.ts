@@ -72,12 +72,12 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
   let memory: Reservoir<Kept> = reservoir(capacity);
   /** The memory as a list, rebuilt after each task (its order is the slots replay draws from). */
   let slots: Kept[] = [];
-  /** Tensors built for the last `state()`, freed with the next one. */
-  let saved: tf.Tensor[] = [];
+  /** The memory as tensors, built by `state()` and kept until the memory changes (or `dispose`). */
+  let saved: StrategyState | null = null;
 
   const freeSaved = () => {
-    tf.dispose(saved);
-    saved = [];
+    if (saved) tf.dispose(Object.values(saved.tensors));
+    saved = null;
   };
 
   /** Stores the logits of task `task`'s head on the newly kept examples (DER++). */
@@ -184,6 +184,7 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
         );
       }
       slots = itemsOf(memory);
+      freeSaved();
       if (alpha > 0) {
         const live = new Set(slots);
         recordLogits(
@@ -206,7 +207,7 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
     },
 
     state(): StrategyState {
-      freeSaved();
+      if (saved) return saved;
       if (slots.length === 0) return { values: { classes: [] }, tensors: {} };
       const size = slots[0].input.length;
       const width = Math.max(0, ...slots.map((k) => k.logits?.length ?? 0));
@@ -230,11 +231,12 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
           'int32',
         );
       }
-      saved = Object.values(tensors);
-      return { values: { classes: [...memory.classes.keys()] }, tensors };
+      saved = { values: { classes: [...memory.classes.keys()] }, tensors };
+      return saved;
     },
 
     load(state: StrategyState) {
+      freeSaved();
       memory = reservoir(capacity);
       const { inputs, tasks, targets, logits, widths } = state.tensors;
       const classes = (state.values.classes ?? []) as string[];
