@@ -24,7 +24,7 @@ export function formatRun(r: RunResult): string {
     [
       ['metric', 'value'],
       [
-        r.setting === 'task' ? 'average accuracy (task label given)' : 'average accuracy',
+        r.withoutTaskLabel?.length ? 'average accuracy (task label given)' : 'average accuracy',
         percent(m?.averageAccuracy ?? null),
       ],
       ...(r.withoutTaskLabel ?? []).flatMap((w) => [
