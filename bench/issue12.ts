@@ -118,7 +118,7 @@ const cell = (xs: number[]) => {
   const v = xs.map((x) => x * 100);
   const m = v.reduce((a, b) => a + b, 0) / v.length;
   const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
-  return `${m.toFixed(1)} ± ${sd.toFixed(1)} (n=${v.length})`;
+  return v.length === 1 ? `${m.toFixed(1)} (n=1)` : `${m.toFixed(1)} ± ${sd.toFixed(1)} (n=${v.length})`;
 };
 const groupOf = (group: Run['group'], scenario: string, label: string) =>
   runs.filter((r) => r.group === group && r.scenario === scenario && r.label === label);
