@@ -51,13 +51,17 @@ export interface Recorded {
   logits: number[][];
 }
 
-/** Runs every strategy in every setting it supports and returns what it recorded, keyed "<strategy>/<setting>". */
+/**
+ * Runs every strategy named (default: the registry's) in every setting it supports and returns what it
+ * recorded, keyed "<strategy>/<setting>".
+ */
 export async function recordAll(
   log: (line: string) => void = () => undefined,
+  names: readonly string[] = registry.map((e) => e.name),
 ): Promise<Record<string, Recorded>> {
   await useBackend('cpu', null);
   const recorded: Record<string, Recorded> = {};
-  for (const { name } of registry) {
+  for (const name of names) {
     const settings = taskOnly.has(name) ? (['task'] as const) : allSettings;
     for (const setting of settings) {
       const started = performance.now();

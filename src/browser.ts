@@ -65,6 +65,7 @@ export {
   type OldTaskData,
 } from './train/loop.js';
 export { evaluate } from './eval/evaluate.js';
+export { inferTask, type InferredTasks, type TaskInference } from './model/infer-task.js';
 export type { RunResult } from './eval/result.js';
 export type { Strategy } from './train/strategy.js';
 export { metrics, type Metrics } from './eval/metrics.js';

@@ -52,7 +52,7 @@ export {
   type OldTaskData,
 } from './train/loop.js';
 export type { RunResult } from './eval/result.js';
-export type { Strategy, StepOptions, TaskContext, Batch, Phase } from './train/strategy.js';
+export type { Strategy, StepOptions, TaskContext, Batch, Phase, Replayed } from './train/strategy.js';
 
 export {
   metrics,
@@ -63,6 +63,8 @@ export {
   type Metrics,
 } from './eval/metrics.js';
 export { taskAccuracy, accuracyRow, evaluate } from './eval/evaluate.js';
+export { inferredAccuracy, type InferredAccuracy } from './eval/infer.js';
+export { inferTask, taskInferences, type InferredTasks, type TaskInference } from './model/infer-task.js';
 
 export {
   compare,

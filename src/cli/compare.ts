@@ -12,7 +12,14 @@ import { comparisonTable } from '../report/table.js';
 import { namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry, strategyEntry } from '../strategies/index.js';
-import { kebab, numberList, parseStrategyOption, strategyOptions, wholeNumber } from './options.js';
+import {
+  inferences,
+  kebab,
+  numberList,
+  parseStrategyOption,
+  strategyOptions,
+  wholeNumber,
+} from './options.js';
 import type { Progress } from '../train/loop.js';
 
 /** `--seeds 3` is seeds 0, 1, 2; `--seeds 1,5,9` is those seeds. */
@@ -61,6 +68,8 @@ interface CompareFlags {
   workers: number;
   json?: boolean;
   progress: boolean;
+  inferTask?: 'example' | 'batch' | 'both';
+  inferBatch: number;
   [option: string]: unknown;
 }
 
@@ -122,6 +131,18 @@ export function compareCommand(): Command {
     )
     .option('--results <folder>', 'where runs, CSV and report go (default results/<scenario>-<setting>)')
     .option('--workers <n>', 'runs at once, each in its own process', wholeNumber(1), compareDefaults.workers)
+    .addOption(
+      new Option(
+        '--infer-task <per>',
+        'task setting: also test without the task label, the task inferred per example, per batch or both',
+      ).choices(['example', 'batch', 'both']),
+    )
+    .option(
+      '--infer-batch <n>',
+      'test examples per batch when the task is inferred per batch',
+      wholeNumber(1),
+      64,
+    )
     .option('--json', 'print the summary as JSON instead of the table')
     .option('--no-progress', 'do not draw the progress bars');
   for (const o of strategyOptions()) {
@@ -220,6 +241,7 @@ function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): 
 }
 
 async function compareAction(flags: CompareFlags): Promise<void> {
+  inferences(flags);
   const strategies = flags.strategies ?? registry.map((e) => e.name);
   if (strategies.length === 0) throw new OptionError('--strategies names no strategy; list at least one');
   const entries = strategies.map(strategyEntry);
@@ -268,6 +290,8 @@ async function compareAction(flags: CompareFlags): Promise<void> {
         iterations: flags.iterations,
         batchSize: flags.batchSize,
         backend: flags.backend,
+        inferTask: inferences(flags),
+        inferBatch: flags.inferBatch,
       },
       { folder, workers: flags.workers, signal: controller.signal, hooks: display },
     );

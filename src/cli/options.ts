@@ -1,5 +1,7 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { OptionError } from '../errors.js';
+import type { TaskInference } from '../model/infer-task.js';
+import type { Setting } from '../scenarios/types.js';
 import { parseOptionValue } from '../strategies/entry.js';
 import { registry, strategyEntry, type StrategyOption } from '../strategies/index.js';
 import type { Strategy } from '../train/strategy.js';
@@ -96,4 +98,19 @@ export function buildStrategy(name: string, given: Readonly<Record<string, numbe
     }
   }
   return entry.create({ ...given });
+}
+
+/** The task inferences --infer-task asks for, refused outside the task setting before any work. */
+export function inferences(flags: {
+  inferTask?: 'example' | 'batch' | 'both';
+  setting: Setting;
+}): TaskInference[] | undefined {
+  if (!flags.inferTask) return undefined;
+  if (flags.setting !== 'task') {
+    throw new OptionError(
+      `--infer-task is for the task setting (a head per task to pick); with --setting ${flags.setting} every answer ` +
+        'is already given without the task: leave --infer-task out',
+    );
+  }
+  return flags.inferTask === 'both' ? ['example', 'batch'] : [flags.inferTask];
 }

@@ -5,12 +5,14 @@ import { backendNames, useBackend, type BackendName } from '../backend/select.js
 import { describeImages, imageLayout } from '../data/fit.js';
 import { loadImageFile } from '../data/images.js';
 import { DataError } from '../errors.js';
+import { inferTask, type TaskInference } from '../model/infer-task.js';
 import { outputNames } from '../scenarios/types.js';
 import { percent, textTable } from './table.js';
 import { openLearner } from './task-data.js';
 
 interface PredictFlags {
   task?: string;
+  inferTask?: TaskInference;
   json?: boolean;
   backend: BackendName | 'auto';
 }
@@ -32,6 +34,12 @@ export function predictCommand(): Command {
     .argument('<learner>', 'an unforget learner folder')
     .argument('<files...>', 'image files, prepared as the image folders it learned from')
     .option('--task <name>', 'answer for this task only (default: every task)')
+    .addOption(
+      new Option(
+        '--infer-task <per>',
+        'task setting, no --task: guess each image’s task (lowest entropy), per image or once for all the files',
+      ).choices(['example', 'batch']),
+    )
     .option('--json', 'print a JSON object')
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend')
@@ -77,6 +85,25 @@ async function predictAction(folder: string, files: string[], flags: PredictFlag
     const predictions: Prediction[] = [];
     const x = tf.tensor(inputs, [files.length, ...shape]);
     try {
+      if (flags.inferTask && selected === undefined && learner.setting === 'task') {
+        // The task guessed: one answer per file, from the task whose answer is the most certain.
+        const { tasks, probabilities } = inferTask(learner, x, flags.inferTask);
+        const values = (await probabilities.array()) as number[][];
+        probabilities.dispose();
+        values.forEach((row, i) => {
+          const names = learned[tasks[i]].classNames;
+          const p = row.slice(0, names.length);
+          const top = p.indexOf(Math.max(...p));
+          predictions.push({
+            file: files[i],
+            task: learned[tasks[i]].name,
+            class: names[top],
+            probability: p[top],
+            probabilities: Object.fromEntries(names.map((n, k) => [n, p[k]])),
+          });
+        });
+        heads.length = 0;
+      }
       for (const task of heads) {
         const probabilities = learner.predict(x, task);
         const values = (await probabilities.array()) as number[][];

@@ -1,6 +1,16 @@
 import type { RunResult } from '../eval/result.js';
 import { bytes, duration, percent, points, textTable } from './table.js';
 
+function inferredPer(w: { per: string; batchSize: number }): string {
+  return w.per === 'batch' ? `batch of ${w.batchSize}` : 'example';
+}
+
+/** "yes", "no", or what a strategy keeps of old data itself (replay's memory). */
+export function oldData(cost: RunResult['cost']): string {
+  if (cost.needsOldData) return 'yes';
+  return cost.keptExamples ? `keeps ${cost.keptExamples.toLocaleString('en-US')} examples` : 'no';
+}
+
 /** The accuracy matrix, metrics and costs of one run, as text for the terminal. */
 export function formatRun(r: RunResult): string {
   const short = r.taskNames.map((_, j) => `T${j + 1}`);
@@ -13,7 +23,14 @@ export function formatRun(r: RunResult): string {
   const summary = textTable(
     [
       ['metric', 'value'],
-      ['average accuracy', percent(m?.averageAccuracy ?? null)],
+      [
+        r.withoutTaskLabel?.length ? 'average accuracy (task label given)' : 'average accuracy',
+        percent(m?.averageAccuracy ?? null),
+      ],
+      ...(r.withoutTaskLabel ?? []).flatMap((w) => [
+        [`accuracy without the task label (per ${inferredPer(w)})`, percent(w.averageAccuracy)],
+        [`task inferred right (per ${inferredPer(w)})`, percent(w.averageTaskInferred)],
+      ]),
       ['backward transfer', points(m?.backwardTransfer ?? null)],
       ['forward transfer', points(m?.forwardTransfer ?? null)],
       ['forgetting', points(m?.forgetting ?? null)],
@@ -22,7 +39,7 @@ export function formatRun(r: RunResult): string {
       ['test time per example', duration(r.cost.testMsPerExample)],
       ['parameters', r.cost.parameters.toLocaleString('en-US')],
       ['extra memory kept', bytes(r.cost.strategyBytes)],
-      ['needs old data', r.cost.needsOldData ? 'yes' : 'no'],
+      ['needs old data', oldData(r.cost)],
     ],
     'left',
   );

@@ -12,7 +12,14 @@ import type { Strategy } from '../train/strategy.js';
 import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
-import { addStrategyFlags, buildStrategy, givenStrategyOptions, numberList, wholeNumber } from './options.js';
+import {
+  addStrategyFlags,
+  buildStrategy,
+  givenStrategyOptions,
+  inferences,
+  numberList,
+  wholeNumber,
+} from './options.js';
 import { partialResult, train } from '../train/loop.js';
 import { progressBar } from './progress.js';
 import { formatRun } from './report-run.js';
@@ -35,6 +42,8 @@ interface RunFlags {
   save?: string;
   json?: boolean;
   progress: boolean;
+  inferTask?: 'example' | 'batch' | 'both';
+  inferBatch: number;
   [option: string]: unknown;
 }
 
@@ -75,6 +84,18 @@ export function runCommand(): Command {
       '--save <folder>',
       'save the learned model with its strategy to this folder (loadLearner reads it)',
     )
+    .addOption(
+      new Option(
+        '--infer-task <per>',
+        'task setting: also test without the task label, the task inferred per example, per batch or both',
+      ).choices(['example', 'batch', 'both']),
+    )
+    .option(
+      '--infer-batch <n>',
+      'test examples per batch when the task is inferred per batch',
+      wholeNumber(1),
+      64,
+    )
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
   addStrategyFlags(command);
@@ -90,6 +111,8 @@ export function runCommand(): Command {
       '',
       'Example:',
       '  unforget run --scenario split-mnist --setting task --strategy finetune --epochs 4 --batch-size 128',
+      '  unforget run --scenario split-mnist --setting class --strategy replay --memory 1100',
+      '  unforget run --scenario permuted-mnist --strategy packnet --infer-task both',
     ].join('\n'),
   );
   command.action(async (flags: RunFlags) => runAction(flags));
@@ -108,6 +131,7 @@ async function checkOutputPath(path: string): Promise<void> {
 }
 
 async function runAction(flags: RunFlags): Promise<void> {
+  inferences(flags);
   const strategy = buildStrategy(flags.strategy, givenStrategyOptions(flags));
   // Every path is checked before the work starts: a bad one must not cost a finished run.
   if (flags.output) await checkOutputPath(flags.output);
@@ -148,6 +172,8 @@ async function runAction(flags: RunFlags): Promise<void> {
         seed: flags.seed,
         signal: controller.signal,
         onProgress: bar?.update,
+        inferTask: inferences(flags),
+        inferBatch: flags.inferBatch,
       });
     } catch (error) {
       bar?.stop();

@@ -1,3 +1,4 @@
+import type { InferredAccuracy } from './infer.js';
 import type { Metrics } from './metrics.js';
 import type { Setting } from '../scenarios/types.js';
 
@@ -17,6 +18,11 @@ export interface RunResult {
   initialAccuracy: number[];
   /** Null when training stopped early (there is no full matrix to summarise). */
   metrics: Metrics | null;
+  /**
+   * Task setting, when asked for (`inferTask`): the accuracy after the last task without the task label
+   * (the task inferred per example or per batch) beside the task-labelled `accuracyMatrix`.
+   */
+  withoutTaskLabel?: InferredAccuracy[];
   cost: {
     /** Wall time to learn each task, including the strategy's work before and after, in ms. */
     trainMs: number[];
@@ -29,6 +35,8 @@ export interface RunResult {
     /** Bytes the strategy keeps beyond the network (snapshots, Fisher, masks, stored data). */
     strategyBytes: number;
     needsOldData: boolean;
+    /** Old training examples the strategy keeps (replay's memory); absent or 0: none. */
+    keptExamples?: number;
   };
   /** True when training was stopped (by an abort signal) before the last task. */
   stopped: boolean;

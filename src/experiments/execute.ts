@@ -45,6 +45,8 @@ export async function executeRun(
       seed: spec.seed,
       onProgress: options.onProgress,
       signal: options.signal,
+      inferTask: spec.inferTask ?? undefined,
+      inferBatch: spec.inferBatch ?? undefined,
     });
   } finally {
     model.dispose();
@@ -62,6 +64,13 @@ let warmedUp = false;
  */
 export async function warmUp(spec: RunSpec): Promise<void> {
   if (warmedUp) return;
-  await executeRun({ ...spec, strategy: 'finetune', strategyOptions: {}, epochs: null, iterations: 2 });
+  await executeRun({
+    ...spec,
+    strategy: 'finetune',
+    strategyOptions: {},
+    epochs: null,
+    iterations: 2,
+    inferTask: null,
+  });
   warmedUp = true;
 }

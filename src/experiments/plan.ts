@@ -1,6 +1,7 @@
 import type { BackendName } from '../backend/select.js';
 import { OptionError } from '../errors.js';
 import type { BackboneSpec } from '../model/backbones.js';
+import type { TaskInference } from '../model/infer-task.js';
 import type { Setting } from '../scenarios/types.js';
 
 /** What a comparison runs: every strategy in `strategies` once per seed, on one scenario and budget. */
@@ -25,6 +26,10 @@ export interface ComparisonOptions {
   batchSize: number;
   /** Default 'auto' (the best backend each worker can start). */
   backend?: BackendName | 'auto';
+  /** Task setting: also test without the task label, the task inferred per example and/or per batch. */
+  inferTask?: readonly TaskInference[];
+  /** Test examples per batch when the task is inferred per batch. Default 64. */
+  inferBatch?: number;
 }
 
 /** One run of a comparison: everything needed to repeat it, saved with its result. */
@@ -43,6 +48,9 @@ export interface RunSpec {
   iterations: number | null;
   batchSize: number;
   backend: BackendName | 'auto';
+  /** Absent (null) when the task label is always given. */
+  inferTask?: TaskInference[] | null;
+  inferBatch?: number | null;
 }
 
 function checkWhole(name: string, value: number, min: number): void {
@@ -93,6 +101,9 @@ export function planRuns(options: ComparisonOptions): RunSpec[] {
       iterations: options.iterations ?? null,
       batchSize: options.batchSize,
       backend: options.backend ?? 'auto',
+      ...(options.inferTask?.length
+        ? { inferTask: [...options.inferTask], inferBatch: options.inferBatch ?? 64 }
+        : {}),
     })),
   );
 }

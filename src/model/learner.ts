@@ -12,6 +12,7 @@ import {
   type TaskLayout,
 } from '../scenarios/types.js';
 import { buildBackbone, type BackboneSpec } from './backbones.js';
+import { inferTask, type TaskInference } from './infer-task.js';
 
 /** What the learner remembers of a task it learned: where its data came from and how it did. */
 export interface TaskRecord {
@@ -249,9 +250,17 @@ export class Learner {
 
   /**
    * Class probabilities for `x`. In the task setting, `task` says which task's head to use; otherwise it
-   * may be left out, and the outputs are those of every class learned so far.
+   * may be left out, and the outputs are those of every class learned so far. In the task setting,
+   * `{ inferTask: 'example' }` (or `'batch'`, for a batch known to be one task) picks the task by the
+   * lowest entropy of each task's answer (see `inferTask`, which also says which task was picked); the
+   * rows are then padded with zeros to the widest head.
+   *
+   * ```ts
+   * l.predict(x, 'digits 0-1'); // the task said
+   * l.predict(x, { inferTask: 'batch' }); // the task guessed, once for the whole batch
+   * ```
    */
-  predict(x: tf.Tensor, task?: number | string): tf.Tensor2D {
+  predict(x: tf.Tensor, task?: number | string | { inferTask: TaskInference }): tf.Tensor2D {
     const shape = x.shape.slice(1);
     if (shape.join('x') !== this.layout.inputShape.join('x')) {
       throw new ModelError(
@@ -261,13 +270,14 @@ export class Learner {
     }
     if (this.trainedTasks === 0)
       throw new TaskError('the learner has not been trained on any task yet; train it first');
+    if (typeof task === 'object') return inferTask(this, x, task.inferTask).probabilities;
     let t: number;
     if (task === undefined) {
       if (this.setting === 'task') {
         const names = this.layout.tasks.slice(0, this.trainedTasks).map((k) => `'${k.name}'`);
         throw new TaskError(
           `in the task-incremental setting predict needs the task: predict(x, task) with one of ${names.join(', ')} ` +
-            `(or its index 0..${this.trainedTasks - 1})`,
+            `(or its index 0..${this.trainedTasks - 1}), or predict(x, { inferTask: 'example' }) to guess it`,
         );
       }
       t = this.trainedTasks - 1;

@@ -23,12 +23,26 @@ export interface MethodSummary {
   /** Bytes the strategy keeps beyond the network. */
   strategyBytes: Stat;
   needsOldData: boolean;
+  /** Old training examples the strategy keeps itself (replay's memory); 0: none. */
+  keptExamples: number;
+  /** Task setting, when measured: the accuracy without the task label (inferred per example or batch). */
+  withoutTaskLabel: InferredSummary[];
   averageAccuracy: Stat;
   backwardTransfer: Stat | null;
   forwardTransfer: Stat | null;
   forgetting: Stat | null;
   /** The accuracy matrix, cell by cell over seeds. */
   accuracyMatrix: Stat[][];
+}
+
+/** The accuracy without the task label of one way of inferring it, over seeds. */
+export interface InferredSummary {
+  per: 'example' | 'batch';
+  batchSize: number;
+  /** Mean accuracy over the tasks after the last, with the task inferred. */
+  accuracy: Stat;
+  /** Mean share of test examples whose task was inferred right. */
+  taskInferred: Stat;
 }
 
 /** A comparison: the setup its runs share and one summary per method. */
@@ -52,6 +66,26 @@ export function stat(values: readonly number[]): Stat {
   const mean = values.reduce((a, b) => a + b, 0) / n;
   const std = n < 2 ? null : Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1));
   return { mean, std, n };
+}
+
+/** The inferences every run measured (matched by how and by batch size), over the runs. */
+function inferredSummaries(results: readonly RunRecord['result'][]): InferredSummary[] {
+  const first = results[0]?.withoutTaskLabel ?? [];
+  return first.flatMap((w) => {
+    const same = results.map((r) =>
+      (r.withoutTaskLabel ?? []).find((x) => x.per === w.per && x.batchSize === w.batchSize),
+    );
+    if (same.some((x) => x === undefined)) return [];
+    const found = same as NonNullable<(typeof same)[number]>[];
+    return [
+      {
+        per: w.per,
+        batchSize: w.batchSize,
+        accuracy: stat(found.map((x) => x.averageAccuracy)),
+        taskInferred: stat(found.map((x) => x.averageTaskInferred)),
+      },
+    ];
+  });
 }
 
 function maybeStat(values: readonly (number | null)[]): Stat | null {
@@ -117,6 +151,8 @@ export function summarize(records: readonly RunRecord[], order: readonly string[
         testMsPerExample: stat(runs.map((r) => r.result.cost.testMsPerExample)),
         strategyBytes: stat(runs.map((r) => r.result.cost.strategyBytes)),
         needsOldData: runs.some((r) => r.result.cost.needsOldData),
+        keptExamples: Math.max(0, ...runs.map((r) => r.result.cost.keptExamples ?? 0)),
+        withoutTaskLabel: inferredSummaries(runs.map((r) => r.result)),
         averageAccuracy: stat(runs.map((r) => r.result.metrics?.averageAccuracy ?? NaN)),
         backwardTransfer: maybeStat(runs.map((r) => r.result.metrics?.backwardTransfer ?? null)),
         forwardTransfer: maybeStat(runs.map((r) => r.result.metrics?.forwardTransfer ?? null)),

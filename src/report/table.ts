@@ -1,4 +1,4 @@
-import type { ComparisonSummary, MethodSummary, Stat } from './summary.js';
+import type { ComparisonSummary, InferredSummary, MethodSummary, Stat } from './summary.js';
 
 /** A row of the comparison table that holds a number per method (every row but "needs old data"). */
 export interface Criterion {
@@ -132,14 +132,37 @@ export function formatStat(c: Criterion, s: Stat | null): string {
   return s.std === null ? text : `${text} ± ${(s.std * c.scale).toFixed(1)}`;
 }
 
+/** "yes", "no", or what the strategy keeps of old data itself (replay's memory). */
+function oldDataCell(m: MethodSummary): string {
+  if (m.needsOldData) return 'yes';
+  return m.keptExamples > 0 ? `keeps ${m.keptExamples.toLocaleString('en-US')} examples` : 'no';
+}
+
 /** The table's cells: a header row (criterion, then one column per method), then one row per criterion. */
 export function comparisonRows(summary: ComparisonSummary): string[][] {
   const row = (c: Criterion) => [c.label, ...summary.methods.map((m) => formatStat(c, c.value(m)))];
+  const inferred = summary.methods[0]?.withoutTaskLabel ?? [];
+  const percent = metricRows[0];
+  const ways = inferred.flatMap((w, i) => {
+    const how = w.per === 'batch' ? `per batch of ${w.batchSize}` : 'per example';
+    const pick = (f: (x: InferredSummary) => Stat) =>
+      summary.methods.map((m) =>
+        formatStat(percent, m.withoutTaskLabel[i] ? f(m.withoutTaskLabel[i]) : null),
+      );
+    return [
+      [`ACC without the task label, inferred ${how} (%)`, ...pick((x) => x.accuracy)],
+      [`task inferred right, ${how} (%)`, ...pick((x) => x.taskInferred)],
+    ];
+  });
+  const [acc, ...rest] = metricRows.map(row);
+  if (inferred.length > 0) acc[0] = 'average accuracy ACC, task label given (%)';
   return [
     ['criterion', ...summary.methods.map((m) => m.strategy)],
     ...criteria.map(row),
-    ['needs old data', ...summary.methods.map((m) => (m.needsOldData ? 'yes' : 'no'))],
-    ...metricRows.map(row),
+    ['needs old data', ...summary.methods.map(oldDataCell)],
+    acc,
+    ...ways,
+    ...rest,
   ];
 }
 

@@ -22,8 +22,22 @@ import { joint, jointEntry } from './joint.js';
 import { lwf, lwfEntry, type LwfOptions, type LwfStrategy } from './lwf.js';
 import { packnet, packnetEntry, type PacknetOptions, type PacknetStrategy } from './packnet.js';
 import { piggyback, piggybackEntry, type PiggybackOptions, type PiggybackStrategy } from './piggyback.js';
+import { replay, replayEntry, type ReplayOptions, type ReplayStrategy } from './replay.js';
+import { si, siEntry, type SiOptions, type SiStrategy } from './si.js';
 
-export { finetune, featureExtraction, joint, lwf, ewc, onlineEwc, diagonalFisher, packnet, piggyback };
+export {
+  finetune,
+  featureExtraction,
+  joint,
+  lwf,
+  ewc,
+  onlineEwc,
+  si,
+  replay,
+  diagonalFisher,
+  packnet,
+  piggyback,
+};
 export type {
   FinetuneOptions,
   LwfOptions,
@@ -39,6 +53,10 @@ export type {
   PacknetStrategy,
   PiggybackOptions,
   PiggybackStrategy,
+  ReplayOptions,
+  ReplayStrategy,
+  SiOptions,
+  SiStrategy,
 };
 
 export type { StrategyEntry, StrategyOption } from './entry.js';
@@ -52,6 +70,8 @@ export const registry: readonly StrategyEntry[] = [
   lwfEntry,
   ewcEntry,
   onlineEwcEntry,
+  siEntry,
+  replayEntry,
   packnetEntry,
   piggybackEntry,
 ];

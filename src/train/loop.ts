@@ -10,6 +10,8 @@ import { activeOutputs, headIndex, taskTargets, type Scenario, type TaskLayout }
 import { version } from '../version.js';
 import { makeOptimizer } from './optimizers.js';
 import type { RunResult } from '../eval/result.js';
+import { inferredAccuracy } from '../eval/infer.js';
+import type { TaskInference } from '../model/infer-task.js';
 import type { Batch, Phase, Strategy, TaskContext } from './strategy.js';
 
 /** Where training is, reported after every step. */
@@ -46,6 +48,13 @@ export interface TrainOptions {
   onTaskEnd?: (task: number, accuracies: number[]) => void;
   /** Stops training after the current step; what was learned so far is kept and evaluated. */
   signal?: AbortSignal;
+  /**
+   * Task setting: also test without the task label after the last task, the task inferred per example
+   * and/or per batch (`RunResult.withoutTaskLabel`).
+   */
+  inferTask?: readonly TaskInference[];
+  /** Test examples per batch when the task is inferred per batch. Default 64. */
+  inferBatch?: number;
 }
 
 interface Example {
@@ -149,10 +158,19 @@ class TaskRun implements TaskContext {
             return;
           }
           const picked = order.slice(start, start + batchSize).map((i) => examples[i]);
-          const inputs = new Float32Array(picked.length * size);
-          const tasks = new Int32Array(picked.length);
-          const indices = new Int32Array(picked.length);
-          const targets = new Int32Array(picked.length);
+          const extra = phase.classification === false ? undefined : strategy.replay?.(this, batchSize);
+          const replayed = extra?.tasks.length ?? 0;
+          const rows = picked.length + replayed;
+          const inputs = new Float32Array(rows * size);
+          const tasks = new Int32Array(rows);
+          const indices = new Int32Array(rows);
+          const targets = new Int32Array(rows);
+          if (extra) {
+            inputs.set(extra.inputs, picked.length * size);
+            tasks.set(extra.tasks, picked.length);
+            indices.set(extra.indices, picked.length);
+            targets.set(extra.targets, picked.length);
+          }
           picked.forEach((e, i) => {
             const d = scenario.tasks[e.task].train;
             inputs.set(d.inputs.subarray(e.index * size, (e.index + 1) * size), i * size);
@@ -161,24 +179,23 @@ class TaskRun implements TaskContext {
             targets[i] = this.targets[e.task][e.index];
           });
           const stepStart = performance.now();
-          const x = tf.tensor(inputs, [picked.length, ...shape]);
-          const loss = optimizer.minimize(
-            () => {
-              const features = learner.features(x, this.task, true);
-              const batch: Batch = { x, features, tasks, indices, targets };
-              const base =
-                phase.classification === false ? undefined : classificationLoss(learner, batch, this.task);
-              const extra = phase.extraLoss === false ? undefined : strategy.extraLoss?.(this, batch);
-              if (!base && !extra) {
-                throw new OptionError(
-                  `the phase '${phase.name}' has no loss: it needs a classification or an extra loss`,
-                );
-              }
-              return base && extra ? base.add(extra) : ((base ?? extra) as tf.Scalar);
-            },
-            true,
-            variables,
-          ) as tf.Scalar;
+          const x = tf.tensor(inputs, [rows, ...shape]);
+          const lossOf = (): tf.Scalar => {
+            const features = learner.features(x, this.task, true);
+            const batch: Batch = { x, features, tasks, indices, targets, replayed };
+            const base =
+              phase.classification === false ? undefined : classificationLoss(learner, batch, this.task);
+            const more = phase.extraLoss === false ? undefined : strategy.extraLoss?.(this, batch);
+            if (!base && !more) {
+              throw new OptionError(
+                `the phase '${phase.name}' has no loss: it needs a classification or an extra loss`,
+              );
+            }
+            return (base && more ? base.add(more) : (base ?? more)) as tf.Scalar;
+          };
+          const loss = strategy.observeGradients
+            ? this.observedStep(optimizer, lossOf, variables)
+            : (optimizer.minimize(lossOf, true, variables) as tf.Scalar);
           x.dispose();
           const value = (await loss.data())[0];
           loss.dispose();
@@ -215,6 +232,19 @@ class TaskRun implements TaskContext {
     } finally {
       optimizer.dispose();
     }
+  }
+
+  /** `optimizer.minimize`'s own two halves, with the strategy shown the gradients in between. */
+  private observedStep(
+    optimizer: tf.Optimizer,
+    lossOf: () => tf.Scalar,
+    variables: tf.Variable[],
+  ): tf.Scalar {
+    const { value, grads } = tf.variableGrads(lossOf, variables);
+    this.strategy.observeGradients?.(this, grads);
+    optimizer.applyGradients(grads);
+    tf.dispose(grads);
+    return value;
   }
 
   fit(phase: Phase): Promise<void> {
@@ -614,6 +644,12 @@ export async function train(
   const { epochs, iterations, batchSize, seed } = budget;
   checkSetting(learner, strategy);
   checkScenario(learner, scenario);
+  if ((options.inferTask ?? []).length > 0 && learner.setting !== 'task') {
+    throw new OptionError(
+      `inferTask is for the task setting, where a task's head must be picked; in the ${learner.setting} setting ` +
+        'predict needs no task: leave inferTask out',
+    );
+  }
   const random = seededRandom(seed);
   const initialAccuracy = scenario.tasks.map((_, j) => taskAccuracy(learner, scenario, j, j));
   const accuracyMatrix: number[][] = [];
@@ -655,6 +691,12 @@ export async function train(
     testMsPerExample = (performance.now() - testStart) / testExamples;
   }
   const complete = accuracyMatrix.length === scenario.tasks.length && !stopped && !failure;
+  const withoutTaskLabel =
+    accuracyMatrix.length === 0
+      ? []
+      : (options.inferTask ?? []).map((per) =>
+          inferredAccuracy(learner, scenario, per, per === 'batch' ? (options.inferBatch ?? 64) : 1000),
+        );
   const result: RunResult = {
     scenario: scenario.name,
     setting: scenario.setting,
@@ -667,6 +709,7 @@ export async function train(
     accuracyMatrix,
     initialAccuracy,
     metrics: complete ? metrics(accuracyMatrix, initialAccuracy) : null,
+    ...(withoutTaskLabel.length > 0 ? { withoutTaskLabel } : {}),
     cost: {
       trainMs,
       msPerStep: steps === 0 ? 0 : stepMs / steps,
@@ -674,6 +717,7 @@ export async function train(
       parameters: learner.parameterCount(),
       strategyBytes: strategy.memoryBytes?.() ?? 0,
       needsOldData: strategy.needsOldData,
+      ...(strategy.keptExamples?.() ? { keptExamples: strategy.keptExamples() } : {}),
     },
     stopped,
   };

@@ -28,6 +28,23 @@ export interface Batch {
   readonly indices: Int32Array;
   /** Each example's target among the outputs of its head. */
   readonly targets: Int32Array;
+  /**
+   * How many rows at the end of the batch came from the strategy's `replay` (0 or absent: none); for
+   * those rows `indices` are the strategy's own (e.g. memory slots), not indices into a training set.
+   */
+  readonly replayed?: number;
+}
+
+/** Examples a strategy adds to a batch from what it keeps (experience replay's memory). */
+export interface Replayed {
+  /** [count × exampleSize] inputs. */
+  readonly inputs: Float32Array;
+  /** Which task each example comes from (its head and active outputs follow from it). */
+  readonly tasks: Int32Array;
+  /** Each example's target among the outputs of its head. */
+  readonly targets: Int32Array;
+  /** The strategy's own index of each example (handed back in `Batch.indices`). */
+  readonly indices: Int32Array;
 }
 
 /** An extra round of training inside a task (LwF's warm-up, PackNet's retraining). */
@@ -96,10 +113,22 @@ export interface Strategy {
   trainableVariables?(ctx: TaskContext): tf.Variable[];
   /** A term added to the loss of every step (runs inside the gradient tape). */
   extraLoss?(ctx: TaskContext, batch: Batch): tf.Scalar | undefined;
+  /**
+   * Examples to add to every batch of the task being learned (experience replay): they are trained on
+   * with their targets like the task's own, and the strategy sees them at the end of the batch.
+   */
+  replay?(ctx: TaskContext, batchSize: number): Replayed | undefined;
+  /**
+   * Before each optimizer step, the gradients of the loss (classification + `extraLoss`) by variable
+   * name (SI's path integral). They are the loop's: read them, keep nothing.
+   */
+  observeGradients?(ctx: TaskContext, gradients: tf.NamedTensorMap): void;
   /** After every optimizer step: keep frozen weights frozen, re-apply masks. */
   afterStep?(ctx: TaskContext): void;
   /** After a task's training: compute the Fisher information, prune, store a mask. */
   finishTask?(ctx: TaskContext): void | Promise<void>;
+  /** Old training examples it keeps (replay's memory), counted in comparisons. Default 0. */
+  keptExamples?(): number;
   /** Bytes the strategy keeps beyond the learner itself (snapshots, Fisher, masks, stored data). */
   memoryBytes?(): number;
   /** What the strategy keeps (for saving); the tensors stay owned by the strategy. */

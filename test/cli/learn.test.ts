@@ -110,7 +110,7 @@ test('learn, learn again in a new process, info, eval, predict and export', asyn
   // The rest only reads the learner folder: all at once.
   const files = [join(dataA, 'checks', '00.png'), join(dataB, 'circle', '00.png')];
   const out = join(root, 'exported-b');
-  const [info, table, ev, evB, pr, prB, ex] = await unforgetAll([
+  const [info, table, ev, evB, pr, prB, ex, guessed] = await unforgetAll([
     ['info', learnerDir, '--json'],
     ['info', learnerDir],
     ['eval', learnerDir, '--json'],
@@ -118,8 +118,20 @@ test('learn, learn again in a new process, info, eval, predict and export', asyn
     ['predict', learnerDir, ...files, '--json'],
     ['predict', learnerDir, '--task', 'b', files[1], '--json'],
     ['export', learnerDir, '--task', 'b', '--out', out],
+    ['predict', learnerDir, ...files, '--infer-task', 'example', '--json'],
   ]);
-  for (const r of [info, table, ev, evB, pr, prB, ex]) assert.equal(r.code, 0, r.stderr);
+  for (const r of [info, table, ev, evB, pr, prB, ex, guessed]) assert.equal(r.code, 0, r.stderr);
+  // Without --task, --infer-task gives one answer per file, from the task it guessed.
+  const g = JSON.parse(guessed.stdout) as { predictions: { file: string; task: string; class: string }[] };
+  assert.deepEqual(
+    g.predictions.map((x) => x.file),
+    files,
+  );
+  const classesOf: Record<string, string[]> = {
+    a: ['checks', 'hstripes', 'vstripes'],
+    b: ['circle', 'cross', 'square'],
+  };
+  for (const x of g.predictions) assert.ok(classesOf[x.task]?.includes(x.class), JSON.stringify(x));
 
   const i = JSON.parse(info.stdout) as {
     tasks: { name: string; classes: string[]; source: string }[];

@@ -53,6 +53,32 @@ test('run prints the accuracy matrix and writes the result as JSON', async () =>
   await rm(folder, { recursive: true });
 });
 
+test('--infer-task both adds the accuracy without the task label, and is refused outside the task setting', async () => {
+  const r = await unforget(
+    'run',
+    '--tasks',
+    '2',
+    '--hidden',
+    '16',
+    '--iterations',
+    '5',
+    '--strategy',
+    'packnet',
+    '--infer-task',
+    'both',
+    '--infer-batch',
+    '32',
+    '--no-progress',
+  );
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /average accuracy \(task label given\)\s+\d+\.\d%/);
+  assert.match(r.stdout, /accuracy without the task label \(per example\)\s+\d+\.\d%/);
+  assert.match(r.stdout, /task inferred right \(per batch of 32\)\s+\d+\.\d%/);
+  const refused = await unforget('run', '--setting', 'class', '--infer-task', 'batch');
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /--infer-task is for the task setting/);
+});
+
 test('--json prints the result instead of the table', async () => {
   const r = await unforget(
     'run',

@@ -11,7 +11,9 @@ import { recordAll, type Recorded } from '../../scripts/record-matrices.js';
 test('train gives every strategy the accuracy matrix and outputs it gave before learn existed', async () => {
   const fixture = join(import.meta.dirname, '..', 'fixtures', 'matrices-before.json');
   const before = JSON.parse(await readFile(fixture, 'utf8')) as Record<string, Recorded>;
-  const now = await recordAll();
+  // The strategies recorded then (later ones, e.g. replay and si, have no earlier numbers to match).
+  const names = [...new Set(Object.keys(before).map((key) => key.split('/')[0]))];
+  const now = await recordAll(undefined, names);
   assert.deepEqual(Object.keys(now).sort(), Object.keys(before).sort());
   for (const [key, expected] of Object.entries(before)) {
     assert.deepEqual(now[key].accuracyMatrix, expected.accuracyMatrix, `${key}: accuracy matrix`);
