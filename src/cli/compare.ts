@@ -13,6 +13,7 @@ import { namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry, strategyEntry } from '../strategies/index.js';
 import {
+  addInferenceFlags,
   inferences,
   kebab,
   numberList,
@@ -131,20 +132,9 @@ export function compareCommand(): Command {
     )
     .option('--results <folder>', 'where runs, CSV and report go (default results/<scenario>-<setting>)')
     .option('--workers <n>', 'runs at once, each in its own process', wholeNumber(1), compareDefaults.workers)
-    .addOption(
-      new Option(
-        '--infer-task <per>',
-        'task setting: also test without the task label, the task inferred per example, per batch or both',
-      ).choices(['example', 'batch', 'both']),
-    )
-    .option(
-      '--infer-batch <n>',
-      'test examples per batch when the task is inferred per batch',
-      wholeNumber(1),
-      64,
-    )
     .option('--json', 'print the summary as JSON instead of the table')
     .option('--no-progress', 'do not draw the progress bars');
+  addInferenceFlags(command);
   for (const o of strategyOptions()) {
     command.option(
       `--${kebab(o.name)} <value>`,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { OptionError } from '../errors.js';
 import type { TaskInference } from '../model/infer-task.js';
 import type { Setting } from '../scenarios/types.js';
@@ -113,4 +113,21 @@ export function inferences(flags: {
     );
   }
   return flags.inferTask === 'both' ? ['example', 'batch'] : [flags.inferTask];
+}
+
+/** `--infer-task` and `--infer-batch` (run and compare): also test without the task label. */
+export function addInferenceFlags(command: Command): void {
+  command
+    .addOption(
+      new Option(
+        '--infer-task <per>',
+        'task setting: also test without the task label, the task inferred per example, per batch or both',
+      ).choices(['example', 'batch', 'both']),
+    )
+    .option(
+      '--infer-batch <n>',
+      'test examples per batch when the task is inferred per batch',
+      wholeNumber(1),
+      64,
+    );
 }

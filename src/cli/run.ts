@@ -13,6 +13,7 @@ import { namedScenario, namedScenarios } from '../scenarios/named.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
 import {
+  addInferenceFlags,
   addStrategyFlags,
   buildStrategy,
   givenStrategyOptions,
@@ -84,20 +85,9 @@ export function runCommand(): Command {
       '--save <folder>',
       'save the learned model with its strategy to this folder (loadLearner reads it)',
     )
-    .addOption(
-      new Option(
-        '--infer-task <per>',
-        'task setting: also test without the task label, the task inferred per example, per batch or both',
-      ).choices(['example', 'batch', 'both']),
-    )
-    .option(
-      '--infer-batch <n>',
-      'test examples per batch when the task is inferred per batch',
-      wholeNumber(1),
-      64,
-    )
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
+  addInferenceFlags(command);
   addStrategyFlags(command);
   command.addHelpText(
     'after',
