@@ -17,6 +17,16 @@ export interface DataSplit {
   readonly test: Dataset;
 }
 
+/** A dataset with no examples of shape `exampleShape`: a task whose data is not at hand. */
+export function emptyDataset(exampleShape: readonly number[]): Dataset {
+  return {
+    inputs: new Float32Array(0),
+    shape: [0, ...exampleShape],
+    labels: new Int32Array(0),
+    classNames: [],
+  };
+}
+
 export function exampleCount(d: Dataset): number {
   return d.shape[0];
 }

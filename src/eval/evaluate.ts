@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { exampleCount, exampleSize, type Dataset } from '../data/dataset.js';
+import { emptyDataset, exampleCount, exampleSize, type Dataset } from '../data/dataset.js';
 import { DataError, TaskError } from '../errors.js';
 import type { Learner } from '../model/learner.js';
 import { taskTargets, type Scenario } from '../scenarios/types.js';
@@ -62,12 +62,7 @@ export function evaluate(
     }
   }
   const shape = learner.layout.inputShape;
-  const empty: Dataset = {
-    inputs: new Float32Array(0),
-    shape: [0, ...shape],
-    labels: new Int32Array(0),
-    classNames: [],
-  };
+  const empty = emptyDataset(shape);
   const scenario: Scenario = {
     ...learner.layout,
     tasks: learned.map((t) => ({ ...t, train: empty, test: tests[t.name] ?? empty })),

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { exampleCount, exampleSize, validateDataset, type Dataset } from '../data/dataset.js';
+import { emptyDataset, exampleCount, exampleSize, validateDataset, type Dataset } from '../data/dataset.js';
 import { DataError, DivergenceError, OptionError, TaskError } from '../errors.js';
 import { accuracyRow, taskAccuracy } from '../eval/evaluate.js';
 import { metrics } from '../eval/metrics.js';
@@ -319,13 +319,6 @@ function checkBudget(options: TrainOptions): Budget {
   if (!Number.isInteger(seed)) throw new OptionError(`seed must be a whole number; got ${seed}`);
   return { epochs, iterations, batchSize, seed };
 }
-
-const emptyDataset = (shape: readonly number[]): Dataset => ({
-  inputs: new Float32Array(0),
-  shape: [0, ...shape],
-  labels: new Int32Array(0),
-  classNames: [],
-});
 
 /**
  * Trains task `task` of `scenario` (the learner's layout with data) and marks it learned: the one code
