@@ -9,16 +9,12 @@
  *
  *   npx tsx bench/issue12.ts [--jobs 2] [--dir .tmp/issue12] [--seeds 0,1,2] [--infer-seeds 0] [--render]
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { RunResult } from '../src/eval/result.js';
+import { arg, meanStd, runProcesses } from './common.js';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
 const jobs = Number(arg('jobs', '2'));
 const dir = arg('dir', '.tmp/issue12');
 const seeds = arg('seeds', '0,1,2').split(',').map(Number);
@@ -90,34 +86,13 @@ function result(run: Run): RunResult | null {
 if (!renderOnly) {
   const pending = runs.filter((r) => !result(r));
   console.log(`${runs.length} runs, ${pending.length} to do, ${jobs} at a time`);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < pending.length) {
-      const run = pending[next++];
-      const started = Date.now();
-      const code = await new Promise<number>((resolve) => {
-        const child = spawn(process.execPath, run.args, { stdio: ['ignore', 'ignore', 'pipe'] });
-        let err = '';
-        child.stderr.on('data', (d) => (err += String(d)));
-        child.on('close', (c) => {
-          if (c !== 0) console.error(err.split('\n').slice(-5).join('\n'));
-          resolve(c ?? 1);
-        });
-      });
-      console.log(
-        `${code === 0 ? 'done' : `FAILED (${code})`}: ${run.scenario} ${run.setting} ${run.label} seed ${run.seed} ` +
-          `in ${((Date.now() - started) / 1000).toFixed(0)} s`,
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: jobs }, worker));
+  await runProcesses(pending, jobs, (run) => `${run.scenario} ${run.setting} ${run.label} seed ${run.seed}`);
 }
 
 const cell = (xs: number[]) => {
   if (xs.length === 0) return '–';
   const v = xs.map((x) => x * 100);
-  const m = v.reduce((a, b) => a + b, 0) / v.length;
-  const sd = v.length > 1 ? Math.sqrt(v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1)) : 0;
+  const { m, sd } = meanStd(v);
   return v.length === 1 ? `${m.toFixed(1)} (n=1)` : `${m.toFixed(1)} ± ${sd.toFixed(1)} (n=${v.length})`;
 };
 const groupOf = (group: Run['group'], scenario: string, label: string) =>

@@ -11,15 +11,10 @@
  * EWC's λ per setting comes from bench/issue4-lambda.ts (a validation split of the training data, seed 0):
  * 10⁴ in the task setting and 10⁵ in the domain setting, for ewc and onlineEwc alike (the default).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../src/eval/result.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
+import { arg, meanStd, runProcesses } from './common.js';
 
 const jobs = Number(arg('jobs', '2'));
 const dir = arg('dir', '.tmp/issue4');
@@ -104,36 +99,11 @@ function done(run: Run): boolean {
 
 const pending = runs.filter((r) => !done(r));
 console.log(`${runs.length} runs, ${pending.length} to do, ${jobs} at a time`);
-let next = 0;
-async function worker(): Promise<void> {
-  while (next < pending.length) {
-    const run = pending[next++];
-    const started = Date.now();
-    const code = await new Promise<number>((resolve) => {
-      const child = spawn(process.execPath, run.args, { stdio: ['ignore', 'ignore', 'pipe'] });
-      let err = '';
-      child.stderr.on('data', (d) => (err += String(d)));
-      child.on('close', (c) => {
-        if (c !== 0) console.error(err.split('\n').slice(-5).join('\n'));
-        resolve(c ?? 1);
-      });
-    });
-    console.log(
-      `${code === 0 ? 'done' : `FAILED (${code})`}: ${run.setting} ${run.strategy} seed ${run.seed} ` +
-        `in ${((Date.now() - started) / 1000).toFixed(0)} s`,
-    );
-  }
-}
-await Promise.all(Array.from({ length: jobs }, worker));
+await runProcesses(pending, jobs, (run) => `${run.setting} ${run.strategy} seed ${run.seed}`);
 
 // The table: mean ± standard deviation (over seeds) of average accuracy and backward transfer. Step
 // times are left out: runs in separate processes at different moments do not compare (see
 // bench/strategies-step-time.ts for that).
-const meanStd = (xs: number[]) => {
-  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
-  const sd = xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1)) : 0;
-  return { m, sd };
-};
 const cell = (xs: number[], scale: number, digits: number) => {
   if (xs.length === 0) return '–';
   const { m, sd } = meanStd(xs.map((x) => x * scale));

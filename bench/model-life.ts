@@ -31,11 +31,7 @@ import { saveLearner } from '../src/persist/save.js';
 import { seededRandom, shuffleInPlace } from '../src/random.js';
 import { registry, strategyEntry, type EwcStrategy } from '../src/strategies/index.js';
 import { learn, type OldTaskData } from '../src/train/loop.js';
-
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? (process.argv[i + 1] ?? '') : fallback;
-}
+import { arg, meanStd } from './common.js';
 
 const epochs = Number(arg('epochs', '2'));
 const seeds = arg('seeds', '0').split(',').map(Number);
@@ -368,9 +364,8 @@ for (const [part, configs] of groups) {
 }
 
 // Tables: mean ± std over seeds (accuracies in %).
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const std = (xs: number[]) =>
-  xs.length > 1 ? Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1)) : 0;
+const mean = (xs: number[]) => meanStd(xs).m;
+const std = (xs: number[]) => meanStd(xs).sd;
 const cell = (xs: number[], scale = 100, digits = 1) =>
   xs.length === 0 || xs.some((x) => !Number.isFinite(x))
     ? '–'
