@@ -120,7 +120,7 @@ class TaskRun implements TaskContext {
     readonly task: number,
     readonly random: Random,
     private readonly strategy: Strategy,
-    private readonly options: TrainOptions & { batchSize: number; taskTotal?: number },
+    private readonly options: TrainOptions & { batchSize: number },
   ) {
     this.targets = scenario.tasks.map((_, t) => taskTargets(scenario, t, 'train'));
   }
@@ -218,7 +218,7 @@ class TaskRun implements TaskContext {
           const seconds = (performance.now() - started) / 1000;
           this.options.onProgress?.({
             task: this.task,
-            tasks: this.options.taskTotal ?? scenario.tasks.length,
+            tasks: scenario.tasks.length,
             phase: phase.name,
             epoch,
             epochs,
@@ -331,7 +331,7 @@ async function trainTask(
   strategy: Strategy,
   random: Random,
   budget: Budget,
-  options: TrainOptions & { taskTotal?: number },
+  options: TrainOptions,
 ): Promise<{ run: TaskRun; ms: number }> {
   const started = performance.now();
   const run = new TaskRun(learner, scenario, task, random, strategy, {
