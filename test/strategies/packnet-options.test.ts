@@ -256,6 +256,15 @@ test('released and pick are read from option maps and flags, and wrong values ar
   assert.deepEqual(parse(), {});
   assert.throws(() => parse('--released', 'some'), /use one of: zero, keep/);
   assert.throws(() => buildStrategy('piggyback', { pick: 1 }), /the piggyback strategy takes no --pick/);
+  // compare hands a flag to the strategies that take it, and refuses it when none does.
+  const { compareCommand } = await import('../../src/cli/compare.js');
+  await assert.rejects(
+    compareCommand()
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined, writeOut: () => undefined })
+      .parseAsync(['--strategies', 'joint', '--pick'], { from: 'user' }),
+    /none of the strategies compared \(joint\) takes --pick/,
+  );
 });
 
 test('unforget run takes --released keep --pick', async () => {
