@@ -32,7 +32,12 @@ export const stepOptionList: readonly StrategyOption[] = [
 ];
 
 /** The words a flag option's value may be written as, and what each means (1 on, 0 off). */
-const flagWords: Readonly<Record<string, number>> = { '1': 1, true: 1, '0': 0, false: 0 };
+const flagWords: ReadonlyMap<string, number> = new Map([
+  ['1', 1],
+  ['true', 1],
+  ['0', 0],
+  ['false', 0],
+]);
 
 /**
  * One strategy option's value as written (a flag on the command line, a field on the page), read by the
@@ -45,7 +50,7 @@ const flagWords: Readonly<Record<string, number>> = { '1': 1, true: 1, '0': 0, f
  */
 export function parseOptionValue(o: StrategyOption, value: string): number | string {
   if (o.kind === 'flag') {
-    const on = flagWords[value.trim().toLowerCase()];
+    const on = flagWords.get(value.trim().toLowerCase());
     if (on === undefined)
       throw new OptionError(`${o.name} is on or off: use 1, 0, true or false; got '${value}'`);
     return on;

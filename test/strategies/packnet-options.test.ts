@@ -228,13 +228,14 @@ test('released and pick are read from option maps and flags, and wrong values ar
   const flag = packnetEntry.options.find((o) => o.name === 'pick');
   assert.equal(flag?.kind, 'flag');
   assert.deepEqual(
-    ['1', '0', 'true', 'false', 'TRUE'].map((v) => parseOptionValue(flag!, v)),
-    [1, 0, 1, 0, 1],
+    ['1', '0', 'true', 'false', 'TRUE', ' 0 '].map((v) => parseOptionValue(flag!, v)),
+    [1, 0, 1, 0, 1, 0],
   );
   assert.throws(
     () => parseOptionValue(flag!, 'yes'),
     /pick is on or off: use 1, 0, true or false; got 'yes'/,
   );
+  assert.throws(() => parseOptionValue(flag!, 'constructor'), OptionError);
   assert.equal(flagOption({}, 'pick'), false);
   assert.throws(() => flagOption({ pick: 2 }, 'pick'), OptionError);
   assert.throws(() => packnet({ released: 'half' as 'zero' }), /released must be one of: zero, keep/);
