@@ -39,6 +39,7 @@ export {
   registry,
   strategyEntry,
   parseOptionValue,
+  flagOption,
   type StrategyEntry,
   type StrategyOption,
 } from './strategies/index.js';

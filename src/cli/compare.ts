@@ -14,10 +14,11 @@ import { settings, type Setting } from '../scenarios/types.js';
 import { registry, strategyEntry } from '../strategies/index.js';
 import {
   addInferenceFlags,
+  givenStrategyOptions,
   inferences,
   kebab,
   numberList,
-  parseStrategyOption,
+  strategyFlag,
   strategyOptions,
   wholeNumber,
 } from './options.js';
@@ -136,11 +137,7 @@ export function compareCommand(): Command {
     .option('--no-progress', 'do not draw the progress bars');
   addInferenceFlags(command);
   for (const o of strategyOptions()) {
-    command.option(
-      `--${kebab(o.name)} <value>`,
-      `${o.description} (for every strategy that takes it)`,
-      parseStrategyOption(o),
-    );
+    command.addOption(strategyFlag(o, `${o.description} (for every strategy that takes it)`));
   }
   command.addHelpText(
     'after',
@@ -236,16 +233,14 @@ async function compareAction(flags: CompareFlags): Promise<void> {
   if (strategies.length === 0) throw new OptionError('--strategies names no strategy; list at least one');
   const entries = strategies.map(strategyEntry);
   const strategyOptionsByName: Record<string, Record<string, number | string>> = {};
-  for (const o of strategyOptions()) {
-    const value = flags[o.name];
-    if (value === undefined) continue;
-    const takers = entries.filter((e) => e.options.some((x) => x.name === o.name));
+  for (const [name, value] of Object.entries(givenStrategyOptions(flags))) {
+    const takers = entries.filter((e) => e.options.some((x) => x.name === name));
     if (takers.length === 0) {
       throw new OptionError(
-        `none of the strategies compared (${strategies.join(', ')}) takes --${kebab(o.name)}; drop it or add a strategy that does`,
+        `none of the strategies compared (${strategies.join(', ')}) takes --${kebab(name)}; drop it or add a strategy that does`,
       );
     }
-    for (const e of takers) (strategyOptionsByName[e.name] ??= {})[o.name] = value as number | string;
+    for (const e of takers) (strategyOptionsByName[e.name] ??= {})[name] = value;
   }
   const backbone: BackboneSpec =
     flags.backbone === 'cnn'

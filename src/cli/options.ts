@@ -65,23 +65,33 @@ export function parseStrategyOption(o: StrategyOption) {
   };
 }
 
+/**
+ * The command-line flag of one strategy option: `--name <value>` read by the option's kind, or a bare
+ * `--name` for a flag option (on when given).
+ */
+export function strategyFlag(o: StrategyOption, description: string): Option {
+  if (o.kind === 'flag') return new Option(`--${kebab(o.name)}`, description);
+  return new Option(`--${kebab(o.name)} <value>`, description).argParser(parseStrategyOption(o));
+}
+
 /** One flag per strategy option on `command`, each saying which strategies take it. */
 export function addStrategyFlags(command: Command): void {
   for (const o of strategyOptions()) {
     const users = registry.filter((e) => e.options.some((x) => x.name === o.name)).map((e) => e.name);
     const note = users.length === registry.length ? '' : ` [${users.join(', ')}]`;
-    command.option(`--${kebab(o.name)} <value>`, `${o.description}${note}`, parseStrategyOption(o));
+    command.addOption(strategyFlag(o, `${o.description}${note}`));
   }
 }
 
-/** The strategy options given as flags. */
+/** The strategy options given as flags, as an option map (a flag option given is 1). */
 export function givenStrategyOptions(
   flags: Readonly<Record<string, unknown>>,
 ): Record<string, number | string> {
   const given: Record<string, number | string> = {};
   for (const o of strategyOptions()) {
     const value = flags[o.name];
-    if (value !== undefined) given[o.name] = value as number | string;
+    if (value === true) given[o.name] = 1;
+    else if (value !== undefined) given[o.name] = value as number | string;
   }
   return given;
 }

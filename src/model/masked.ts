@@ -229,6 +229,33 @@ export function maskSize(layer: MaskedLayer): number {
   return layer.maskedWeight.shape.reduce((n: number, d) => n * (d ?? 1), 1);
 }
 
+/**
+ * Binarises real-valued mask scores: 1 above `threshold`, else 0, with the gradient passed straight
+ * through to the scores (Piggyback's straight-through estimator, also PackNet's picking).
+ *
+ * ```ts
+ * const binarize = binarizer(5e-3);
+ * layer.transform = (w) => w.mul(binarize(scores));
+ * ```
+ */
+export function binarizer(threshold: number): (scores: tf.Tensor) => tf.Tensor {
+  const f = tf.customGrad((...inputs) => ({
+    value: tf.cast(tf.greater(inputs[0] as tf.Tensor, threshold), 'float32'),
+    // Straight-through estimator: d mask / d scores taken as 1.
+    gradFunc: (dy: tf.Tensor) => [dy],
+  }));
+  return (scores) => f(scores);
+}
+
+/**
+ * `count` bits packed by `packBits` as a 'bool' tensor: how a strategy hands a binary mask to the saver,
+ * which stores it as bits again.
+ */
+export function bitsTensor(bits: Uint8Array, count: number): tf.Tensor1D {
+  const values = new Int32Array(unpackBits(bits, count));
+  return tf.tidy(() => tf.tensor1d(values, 'int32').cast('bool') as tf.Tensor1D);
+}
+
 /** Packs 0/1 values (anything non-zero counts as 1) into bits, eight to a byte, first value in the lowest bit. */
 export function packBits(values: ArrayLike<number>): Uint8Array {
   const bits = new Uint8Array(Math.ceil(values.length / 8));

@@ -60,7 +60,7 @@ export type {
 };
 
 export type { StrategyEntry, StrategyOption } from './entry.js';
-export { parseOptionValue } from './entry.js';
+export { flagOption, parseOptionValue } from './entry.js';
 
 /** Every strategy by name, in the order they are compared: each method's file exports its entry. */
 export const registry: readonly StrategyEntry[] = [

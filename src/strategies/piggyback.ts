@@ -3,6 +3,8 @@ import { ModelError, OptionError, PersistenceError } from '../errors.js';
 import type { Learner } from '../model/learner.js';
 import {
   attachMasks,
+  binarizer,
+  bitsTensor,
   InferenceKernels,
   maskSize,
   packBits,
@@ -30,15 +32,8 @@ export interface PiggybackStrategy extends Strategy {
   dispose(): void;
 }
 
-/** Binarises mask scores: 1 above `threshold`, else 0; the gradient passes straight through. */
-function binarizer(threshold: number): (scores: tf.Tensor) => tf.Tensor {
-  const f = tf.customGrad((...inputs) => ({
-    value: tf.cast(tf.greater(inputs[0] as tf.Tensor, threshold), 'float32'),
-    // Straight-through estimator: d mask / d scores taken as 1.
-    gradFunc: (dy: tf.Tensor) => [dy],
-  }));
-  return (scores) => f(scores);
-}
+/** Piggyback's mask scores by default: where a weight's cut lies, and where every score starts (above it). */
+export const scoreDefaults = { threshold: 5e-3, maskInit: 1e-2 } as const;
 
 /**
  * Piggyback (Mallya, Davis & Lazebnik, 2018): the trunk stays frozen, as the first task trained it (or
@@ -49,8 +44,8 @@ function binarizer(threshold: number): (scores: tf.Tensor) => tf.Tensor {
  * exactly what they gave. Needs the task setting: the task picks the mask.
  */
 export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
-  const threshold = options.threshold ?? 5e-3;
-  const maskInit = options.maskInit ?? 1e-2;
+  const threshold = options.threshold ?? scoreDefaults.threshold;
+  const maskInit = options.maskInit ?? scoreDefaults.maskInit;
   if (!Number.isFinite(threshold)) throw new OptionError(`threshold must be a number; got ${threshold}`);
   if (!Number.isFinite(maskInit)) throw new OptionError(`maskInit must be a number; got ${maskInit}`);
   if (!(maskInit > threshold)) {
@@ -220,12 +215,7 @@ export function piggyback(options: PiggybackOptions = {}): PiggybackStrategy {
       const names = masks.flatMap((m, t) => (m ?? []).map((_, i) => `mask/${t}/${i}`));
       if (stateTensors.length !== names.length) {
         dropState();
-        masks.forEach((m) =>
-          m?.forEach((bits, i) => {
-            const values = new Int32Array(unpackBits(bits, sizes[i]));
-            stateTensors.push(tf.tidy(() => tf.tensor1d(values, 'int32').cast('bool')));
-          }),
-        );
+        masks.forEach((m) => m?.forEach((bits, i) => stateTensors.push(bitsTensor(bits, sizes[i]))));
       }
       names.forEach((name, k) => (tensors[name] = stateTensors[k]));
       const wholeTrunk = masks.flatMap((m, t) => (m === null ? [t] : []));

@@ -31,6 +31,10 @@ function renderStrategyOptions(): void {
         const select = document.createElement('select');
         select.append(new Option('default', ''), ...(o.choices ?? []).map((c) => new Option(c, c)));
         input = select;
+      } else if (o.kind === 'flag') {
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        input = box;
       } else {
         const field = document.createElement('input');
         field.type = 'number';
@@ -59,7 +63,9 @@ function strategyOptionValues(): Record<string, number | string> {
     '[data-option]',
   )) {
     const name = input.dataset.option as string;
-    const raw = input.value.trim();
+    // A flag's box gives 1 when ticked; unticked it is left to its default (off).
+    const raw =
+      input.type === 'checkbox' ? ((input as HTMLInputElement).checked ? '1' : '') : input.value.trim();
     if (raw === '') continue;
     const option = entry.options.find((o) => o.name === name);
     if (option) out[name] = parseOptionValue(option, raw);
