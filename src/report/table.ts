@@ -195,7 +195,7 @@ export function comparisonRows(summary: ComparisonSummary): string[][] {
  * chosen on a validation split of 10% of each task's training data; test data never used for choosing."
  */
 export function choiceNote(summary: ComparisonSummary): string | null {
-  if (summary.choice !== 'validation') return null;
+  if (summary.choice !== 'validation' || summary.grids.length === 0) return null;
   const share = `${Math.round(1000 * (summary.validation ?? 0)) / 10}%`;
   return (
     `Options chosen on a validation split of ${share} of each task's training data; test data never used ` +
@@ -209,8 +209,12 @@ export function choiceNote(summary: ComparisonSummary): string | null {
 export function comparisonTitle(s: ComparisonSummary): string {
   const seeds =
     s.seeds.length === 1 ? `seed ${s.seeds[0]}` : `${s.seeds.length} seeds (${s.seeds.join(', ')})`;
+  const held =
+    s.validation === null
+      ? ''
+      : `; ${Math.round(1000 * s.validation) / 10}% of each task's training data held out for validation`;
   return (
-    `${s.scenario}, ${s.setting}-incremental; ${s.backbone}, ${s.budget}; ` +
+    `${s.scenario}, ${s.setting}-incremental; ${s.backbone}, ${s.budget}${held}; ` +
     `mean ± std over ${seeds}; backend ${s.backends.join(', ')}`
   );
 }
