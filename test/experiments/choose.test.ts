@@ -228,3 +228,61 @@ test('a comparison chooses the same options, from the same validation numbers, w
     await rm(folder, { recursive: true, force: true });
   }
 });
+
+test('a strategy with two gridded options gets a chart per option; words go on a category axis', () => {
+  const run = (temperature: number, optimizer: string, acc: number): RunRecord => {
+    const r = fakeRecord('lwf', 0, [
+      [acc, 0.5],
+      [acc, acc],
+    ]);
+    const grid = { temperature, optimizer };
+    r.spec = { ...r.spec, id: `lwf-temperature=${temperature}-optimizer=${optimizer}-seed0`, grid };
+    return r;
+  };
+  const s = summarize([run(1, 'adam', 0.8), run(1, 'sgd', 0.7), run(4, 'adam', 0.9), run(4, 'sgd', 0.6)]);
+  assert.deepEqual(
+    s.methods.map((m) => m.label),
+    [
+      'lwf temperature=1 optimizer=adam',
+      'lwf temperature=1 optimizer=sgd',
+      'lwf temperature=4 optimizer=adam',
+      'lwf temperature=4 optimizer=sgd',
+    ],
+  );
+  type Chart = {
+    xAxis: { type: string; data?: string[] };
+    series: { name: string; data: { value: unknown[] }[] }[];
+  };
+  const charts = reportCharts(s)
+    .filter((c) => c.section === 'grid')
+    .map((c) => c.option as Chart);
+  assert.equal(charts.length, 2);
+  const [temperature, optimizer] = charts;
+  assert.equal(temperature.xAxis.type, 'value', '1 to 4 does not span decades');
+  assert.deepEqual(
+    temperature.series.map((x) => [x.name, x.data.map((d) => d.value)]),
+    [
+      [
+        'test (optimizer=adam)',
+        [
+          [1, 80],
+          [4, 90],
+        ],
+      ],
+      [
+        'test (optimizer=sgd)',
+        [
+          [1, 70],
+          [4, 60],
+        ],
+      ],
+    ],
+    'no validation part: test only, one line per value of the other option',
+  );
+  assert.equal(optimizer.xAxis.type, 'category');
+  assert.deepEqual(optimizer.xAxis.data, ['adam', 'sgd']);
+  assert.deepEqual(
+    optimizer.series.map((x) => x.name),
+    ['test (temperature=1)', 'test (temperature=4)'],
+  );
+});
