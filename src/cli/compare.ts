@@ -145,12 +145,14 @@ export function compareCommand(): Command {
     )
     .option('--results <folder>', 'where runs, CSV and report go (default results/<scenario>-<setting>)')
     .option('--workers <n>', 'runs at once, each in its own process', wholeNumber(1), compareDefaults.workers)
-    .option(
-      '--grid <strategy.option=values>',
-      'values to try for a strategy option, e.g. ewc.lambda=1e2,1e3,1e4 (repeatable): one run per value ' +
-        '(per combination, with several) and seed',
-      (value: string, previous: string[]) => [...previous, value],
-      [],
+    .addOption(
+      new Option(
+        '--grid <strategy.option=values>',
+        'values to try for a strategy option, e.g. ewc.lambda=1e2,1e3,1e4 (repeatable): one run per value ' +
+          '(per combination, with several) and seed',
+      )
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([], 'none'),
     )
     .addOption(
       new Option(
