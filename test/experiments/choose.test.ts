@@ -221,6 +221,8 @@ test('a comparison chooses the same options, from the same validation numbers, w
       ),
       '10% of each class of each task',
     );
+    const again = await compare(options('test-clean'), { folder: join(folder, 'clean'), workers: 0 });
+    assert.deepEqual([again.ran, again.skipped], [0, 2], 'a grid resumes: every point found done');
     const csv = await readFile(a.csvPath, 'utf8');
     assert.match(csv, /\nfinetune-learningRate=0\.01-seed0,.*,yes,/);
   } finally {
