@@ -13,7 +13,14 @@ export interface Variant {
   records: RunRecord[];
 }
 
-/** The name of the variant a run belongs to: its strategy, then its grid point if it has one. */
+/**
+ * The name of the variant a run belongs to: its strategy, then its grid point if it has one.
+ *
+ * ```ts
+ * variantName({ strategy: 'ewc', grid: { lambda: 1000 } }); // 'ewc lambda=1000'
+ * variantName({ strategy: 'finetune' }); // 'finetune'
+ * ```
+ */
 export function variantName(spec: Pick<RunSpec, 'strategy' | 'grid'>): string {
   const point = describeGridPoint(spec.grid ?? {});
   return point === '' ? spec.strategy : `${spec.strategy} ${point}`;
@@ -22,6 +29,11 @@ export function variantName(spec: Pick<RunSpec, 'strategy' | 'grid'>): string {
 /**
  * The runs grouped by strategy and grid point: strategies in the order of `order` (then as they
  * first appear), each strategy's points in the order they first appear (the plan's order).
+ *
+ * ```ts
+ * variantsOf(out.records, ['finetune', 'ewc']).map((v) => [v.name, v.records.length]);
+ * // [['finetune', 3], ['ewc lambda=100', 3], ['ewc lambda=1000', 3]]
+ * ```
  */
 export function variantsOf(records: readonly RunRecord[], order: readonly string[] = []): Variant[] {
   const byKey = new Map<string, Variant>();
@@ -37,7 +49,13 @@ export function variantsOf(records: readonly RunRecord[], order: readonly string
   return strategies.flatMap((s) => variants.filter((v) => v.strategy === s));
 }
 
-/** A variant's mean validation ACC over its seeds; throws when a run has none. */
+/**
+ * A variant's mean validation ACC over its seeds; throws an OptionError when a run has none.
+ *
+ * ```ts
+ * variantsOf(records).map(validationAccuracy); // [0.981, 0.986]
+ * ```
+ */
 export function validationAccuracy(variant: Variant): number {
   const values = variant.records.map((r) => {
     const acc = r.result.validation?.averageAccuracy;

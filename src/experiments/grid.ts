@@ -32,7 +32,14 @@ export function formatOptionValue(value: OptionValue): string {
     : String(value);
 }
 
-/** A grid point as words, e.g. 'lambda=1e5 gamma=0.9'; `joiner` goes between the options. */
+/**
+ * A grid point as words; `joiner` goes between the options.
+ *
+ * ```ts
+ * describeGridPoint({ lambda: 1e5, gamma: 0.9 }); // 'lambda=1e5 gamma=0.9'
+ * describeGridPoint({ lambda: 1e5, gamma: 0.9 }, '-'); // 'lambda=1e5-gamma=0.9' (as in run ids)
+ * ```
+ */
 export function describeGridPoint(point: Readonly<GridPoint>, joiner = ' '): string {
   return Object.entries(point)
     .map(([name, value]) => `${name}=${formatOptionValue(value)}`)
@@ -40,8 +47,13 @@ export function describeGridPoint(point: Readonly<GridPoint>, joiner = ' '): str
 }
 
 /**
- * Every combination of the values of `grid` (one strategy's), the first option outermost:
- * `{ a: [1, 2], b: ['x', 'y'] }` gives a=1 b=x, a=1 b=y, a=2 b=x, a=2 b=y. No grid: one empty point.
+ * Every combination of the values of `grid` (one strategy's), the first option outermost. No grid:
+ * one empty point.
+ *
+ * ```ts
+ * gridPoints({ a: [1, 2], b: ['x', 'y'] });
+ * // [{ a: 1, b: 'x' }, { a: 1, b: 'y' }, { a: 2, b: 'x' }, { a: 2, b: 'y' }]
+ * ```
  */
 export function gridPoints(grid: Readonly<Record<string, readonly OptionValue[]>> = {}): GridPoint[] {
   return Object.entries(grid).reduce<GridPoint[]>(
@@ -66,6 +78,11 @@ function optionOf(strategy: string, name: string): StrategyOption {
  * One strategy's grid checked against the registry: each option is one the strategy takes, each list
  * holds values of the option's kind (a choice among its words, a whole number where one is needed),
  * at least one and none twice. Returns the values as numbers or words.
+ *
+ * ```ts
+ * checkStrategyGrid('ewc', { lambda: ['1e2', 1000] }); // { lambda: [100, 1000] }
+ * checkStrategyGrid('ewc', { lamda: [1] }); // throws: the ewc strategy has no option 'lamda'; …
+ * ```
  */
 export function checkStrategyGrid(
   strategy: string,
