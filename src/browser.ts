@@ -22,6 +22,7 @@ export { scenarioCatalog, scenarioSummary, type ScenarioInfo } from './scenarios
 export { permuted, taskPermutations, type PermutedOptions } from './scenarios/permuted.js';
 export { rotated, type RotatedOptions } from './scenarios/rotated.js';
 export { transfer, type TransferOptions, type TransferPart } from './scenarios/transfer.js';
+export { holdOutValidation, type ValidationSplit } from './scenarios/validation.js';
 export {
   layoutOf,
   headIndex,

@@ -74,7 +74,17 @@ export {
   type ComparisonFile,
   type RunOutcome,
 } from './experiments/compare.js';
-export { planRuns, type ComparisonOptions, type RunSpec } from './experiments/plan.js';
+export { planRuns, defaultValidation, type ComparisonOptions, type RunSpec } from './experiments/plan.js';
+export {
+  parseGrid,
+  gridPoints,
+  formatOptionValue,
+  describeGridPoint,
+  type OptionGrid,
+  type GridPoint,
+  type OptionValue,
+} from './experiments/grid.js';
+export { chooseOnValidation, variantsOf, variantName, type Variant } from './experiments/choose.js';
 export {
   readSavedRun,
   readRunRecords,
@@ -85,11 +95,21 @@ export {
 } from './experiments/store.js';
 export { comparisonCsv } from './experiments/csv.js';
 export { executeRun, warmUp } from './experiments/execute.js';
-export { summarize, stat, type ComparisonSummary, type MethodSummary, type Stat } from './report/summary.js';
+export {
+  summarize,
+  stat,
+  type ComparisonSummary,
+  type MethodSummary,
+  type GridSummary,
+  type SummarizeOptions,
+  type Stat,
+} from './report/summary.js';
 export {
   comparisonTable,
   comparisonMarkdown,
   comparisonRows,
+  comparisonSections,
+  choiceNote,
   criteria,
   metricRows,
   type Criterion,

@@ -4,7 +4,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { backendNames, type BackendName } from '../backend/select.js';
 import { OptionError } from '../errors.js';
 import { compare, type CompareHooks } from '../experiments/compare.js';
-import type { RunSpec } from '../experiments/plan.js';
+import { parseGrid } from '../experiments/grid.js';
+import { defaultValidation, type RunSpec } from '../experiments/plan.js';
 import { backboneKinds, type BackboneSpec } from '../model/backbones.js';
 import { writeReport } from '../report/write.js';
 import { summarize } from '../report/summary.js';
@@ -52,6 +53,15 @@ function strategyList(value: string): string[] {
     });
 }
 
+/** `--validation 0.2`: a share strictly between 0 and 1. */
+function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n < 1)) {
+    throw new InvalidArgumentError(`expected a share between 0 and 1, e.g. 0.1 for 10%; got '${value}'`);
+  }
+  return n;
+}
+
 interface CompareFlags {
   scenario: string;
   setting: Setting;
@@ -72,6 +82,9 @@ interface CompareFlags {
   progress: boolean;
   inferTask?: 'example' | 'batch' | 'both';
   inferBatch: number;
+  grid: string[];
+  choose?: 'validation';
+  validation?: number;
   [option: string]: unknown;
 }
 
@@ -133,6 +146,27 @@ export function compareCommand(): Command {
     )
     .option('--results <folder>', 'where runs, CSV and report go (default results/<scenario>-<setting>)')
     .option('--workers <n>', 'runs at once, each in its own process', wholeNumber(1), compareDefaults.workers)
+    .addOption(
+      new Option(
+        '--grid <strategy.option=values>',
+        'values to try for a strategy option, e.g. ewc.lambda=1e2,1e3,1e4 (repeatable): one run per value ' +
+          '(per combination, with several) and seed',
+      )
+        .argParser((value: string, previous: string[]) => [...previous, value])
+        .default([], 'none'),
+    )
+    .addOption(
+      new Option(
+        '--choose <how>',
+        'validation: show each strategy’s grid point with the best mean ACC on a validation part held out of ' +
+          'each task’s training data (test data is never used to choose); default: show every grid point',
+      ).choices(['validation']),
+    )
+    .option(
+      '--validation <share>',
+      `share of each task’s training data held out as validation data (default ${defaultValidation} with --choose validation, else none)`,
+      share,
+    )
     .option('--json', 'print the summary as JSON instead of the table')
     .option('--no-progress', 'do not draw the progress bars');
   addInferenceFlags(command);
@@ -146,6 +180,8 @@ export function compareCommand(): Command {
       'Examples:',
       '  unforget compare                         the quick default: mnist-transfer, every strategy, 3 seeds',
       '  unforget compare --strategies finetune,joint --seeds 0,1 --epochs 1 --results results/quick',
+      '  unforget compare --scenario split-mnist --strategies ewc,lwf --grid ewc.lambda=1e2,1e3,1e4 \\',
+      '    --grid lwf.temperature=1,2,4 --choose validation      each method’s options chosen on validation data',
       '  unforget report results/mnist-transfer-task',
     ].join('\n'),
   );
@@ -242,6 +278,17 @@ async function compareAction(flags: CompareFlags): Promise<void> {
     }
     for (const e of takers) (strategyOptionsByName[e.name] ??= {})[name] = value;
   }
+  const grid = parseGrid(flags.grid);
+  for (const [strategy, options] of Object.entries(grid)) {
+    for (const option of Object.keys(options)) {
+      if (flags[option] !== undefined) {
+        throw new OptionError(
+          `--${kebab(option)} fixes ${option} and --grid ${strategy}.${option}=… tries several values of it; ` +
+            'drop one of them',
+        );
+      }
+    }
+  }
   const backbone: BackboneSpec =
     flags.backbone === 'cnn'
       ? { kind: 'cnn', filters: flags.filters }
@@ -277,6 +324,9 @@ async function compareAction(flags: CompareFlags): Promise<void> {
         backend: flags.backend,
         inferTask: inferences(flags),
         inferBatch: flags.inferBatch,
+        grid,
+        validation: flags.validation,
+        choose: flags.choose,
       },
       { folder, workers: flags.workers, signal: controller.signal, hooks: display },
     );
@@ -295,7 +345,7 @@ async function compareAction(flags: CompareFlags): Promise<void> {
     return;
   }
   if (records.length > 0) {
-    const summary = summarize(records, strategies);
+    const summary = summarize(records, strategies, { choose: flags.choose });
     const report = await writeReport(folder);
     if (flags.json) {
       console.log(

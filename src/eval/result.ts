@@ -23,6 +23,17 @@ export interface RunResult {
    * (the task inferred per example or per batch) beside the task-labelled `accuracyMatrix`.
    */
   withoutTaskLabel?: InferredAccuracy[];
+  /**
+   * When part of each task's training data was held out (a comparison's `validation`; `train` itself
+   * does not hold any out): the share held out, its examples per task, and the accuracy matrix and
+   * ACC on it, measured as the test ones are. Options are chosen on these, never on test accuracy.
+   */
+  validation?: {
+    fraction: number;
+    examples: number[];
+    accuracyMatrix: number[][];
+    averageAccuracy: number | null;
+  };
   cost: {
     /** Wall time to learn each task, including the strategy's work before and after, in ms. */
     trainMs: number[];

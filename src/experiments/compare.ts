@@ -63,7 +63,7 @@ export interface ComparisonFile {
 }
 
 /**
- * Runs every strategy × seed of `options` and saves each run's record in `folder` as soon as it
+ * Runs every strategy × seed (× grid point) of `options` and saves each run's record in `folder` as soon as it
  * finishes. Runs whose record is already there, whole and complete, are not redone, so a comparison
  * that was interrupted resumes where it stopped; a half-written or unfinished record is redone.
  *
@@ -149,7 +149,9 @@ async function compareLocked(
   const inOrder = () => runs.flatMap((r) => records.get(r.id) ?? []);
   let csvWrite = Promise.resolve();
   const writeCsv = () => {
-    csvWrite = csvWrite.then(() => writeFileAtomic(csvPath, comparisonCsv(inOrder())));
+    csvWrite = csvWrite.then(() =>
+      writeFileAtomic(csvPath, comparisonCsv(inOrder(), { choose: options.choose })),
+    );
     return csvWrite;
   };
 

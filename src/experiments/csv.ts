@@ -1,3 +1,4 @@
+import { chooseOnValidation, variantName, variantsOf } from './choose.js';
 import type { RunRecord } from './store.js';
 
 function cell(value: unknown): string {
@@ -10,10 +11,18 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 
 /**
  * The comparison as CSV, one row per run: what ran, the four metrics, the issue's criteria (accuracy
- * on the new task and on the old ones), the costs, and every cell of the accuracy matrix as
- * `R<i>_<j>` (after training task i, tested on task j; 1-based).
+ * on the new task and on the old ones), the costs, the grid point and validation ACC (when there are
+ * any), whether the run's grid point is the one chosen on validation data (with `choose`), and every
+ * cell of the accuracy matrix as `R<i>_<j>` (after training task i, tested on task j; 1-based).
  */
-export function comparisonCsv(records: readonly RunRecord[]): string {
+export function comparisonCsv(
+  records: readonly RunRecord[],
+  options: { choose?: 'validation' | null } = {},
+): string {
+  const chosen =
+    options.choose === 'validation'
+      ? new Set(chooseOnValidation(variantsOf(records)).map((v) => v.name))
+      : null;
   const T = Math.max(0, ...records.map((r) => r.result.taskNames.length));
   const matrixColumns = Array.from({ length: T * T }, (_, k) => `R${Math.floor(k / T) + 1}_${(k % T) + 1}`);
   const header = [
@@ -40,6 +49,10 @@ export function comparisonCsv(records: readonly RunRecord[]): string {
     'strategy_bytes',
     'needs_old_data',
     'strategy_options',
+    'grid',
+    'validation',
+    'validation_average_accuracy',
+    'chosen',
     ...matrixColumns,
   ];
   const rows = records.map(({ spec, result: r }) => {
@@ -73,6 +86,10 @@ export function comparisonCsv(records: readonly RunRecord[]): string {
       r.cost.strategyBytes,
       r.cost.needsOldData,
       r.strategyOptions,
+      spec.grid,
+      spec.validation,
+      r.validation?.averageAccuracy,
+      chosen === null ? null : chosen.has(variantName(spec)) ? 'yes' : 'no',
       ...cells,
     ].map(cell);
   });

@@ -1,13 +1,18 @@
 import { useBackend } from '../backend/select.js';
+import { exampleCount } from '../data/dataset.js';
+import { accuracyRow } from '../eval/evaluate.js';
+import { averageAccuracy } from '../eval/metrics.js';
 import { learner } from '../model/learner.js';
 import { namedScenario } from '../scenarios/named.js';
 import type { Scenario } from '../scenarios/types.js';
+import { holdOutValidation, type ValidationSplit } from '../scenarios/validation.js';
 import { strategyEntry } from '../strategies/index.js';
 import { train, type Progress } from '../train/loop.js';
 import type { RunResult } from '../eval/result.js';
 import { canonicalJson, type RunSpec } from './plan.js';
 
 let lastScenario: { key: string; scenario: Scenario } | undefined;
+let lastSplit: { key: string; split: ValidationSplit } | undefined;
 
 /** Builds the run's scenario, reusing the previous one when a worker runs several runs of one comparison. */
 async function scenarioFor(spec: RunSpec): Promise<Scenario> {
@@ -24,9 +29,19 @@ async function scenarioFor(spec: RunSpec): Promise<Scenario> {
   return lastScenario.scenario;
 }
 
+/** The run's scenario split into training and validation parts (reused like the scenario). */
+async function splitFor(spec: RunSpec, fraction: number): Promise<ValidationSplit> {
+  const scenario = await scenarioFor(spec);
+  const key = `${lastScenario?.key ?? ''} ${fraction}`;
+  if (lastSplit?.key !== key) lastSplit = { key, split: holdOutValidation(scenario, fraction, spec.seed) };
+  return lastSplit.split;
+}
+
 /**
  * Runs one planned run in this thread: starts the spec's backend, builds the scenario, a fresh
- * learner and the strategy from the registry, trains, and frees every tensor it made.
+ * learner and the strategy from the registry, trains, and frees every tensor it made. With a
+ * `validation` share, the run trains on the rest of each task's training data and also tests on the
+ * held-out part after each task (`RunResult.validation`).
  */
 export async function executeRun(
   spec: RunSpec,
@@ -34,11 +49,14 @@ export async function executeRun(
 ): Promise<RunResult> {
   await useBackend(spec.backend, null);
   const entry = strategyEntry(spec.strategy);
-  const scenario = await scenarioFor(spec);
+  const fraction = spec.validation ?? null;
+  const split = fraction === null ? null : await splitFor(spec, fraction);
+  const scenario = split?.training ?? (await scenarioFor(spec));
   const strategy = entry.create(spec.strategyOptions);
   const model = learner({ backbone: spec.backbone, scenario, seed: spec.seed });
+  const validationRows: number[][] = [];
   try {
-    return await train(model, scenario, strategy, {
+    const result = await train(model, scenario, strategy, {
       epochs: spec.epochs ?? undefined,
       iterations: spec.iterations ?? undefined,
       batchSize: spec.batchSize,
@@ -47,7 +65,20 @@ export async function executeRun(
       signal: options.signal,
       inferTask: spec.inferTask ?? undefined,
       inferBatch: spec.inferBatch ?? undefined,
+      onTaskEnd: split
+        ? (task) => validationRows.push(accuracyRow(model, split.validation, task))
+        : undefined,
     });
+    if (!split || fraction === null) return result;
+    return {
+      ...result,
+      validation: {
+        fraction,
+        examples: split.validation.tasks.map((t) => exampleCount(t.test)),
+        accuracyMatrix: validationRows,
+        averageAccuracy: result.metrics ? averageAccuracy(validationRows) : null,
+      },
+    };
   } finally {
     model.dispose();
     strategy.dispose?.();

@@ -3,8 +3,13 @@ import { OptionError } from '../errors.js';
 import type { BackboneSpec } from '../model/backbones.js';
 import type { TaskInference } from '../model/infer-task.js';
 import type { Setting } from '../scenarios/types.js';
+import { strategyEntry } from '../strategies/index.js';
+import { checkStrategyGrid, describeGridPoint, gridPoints, type GridPoint, type OptionGrid } from './grid.js';
 
-/** What a comparison runs: every strategy in `strategies` once per seed, on one scenario and budget. */
+/**
+ * What a comparison runs: every strategy in `strategies` once per seed (and per point of its grid,
+ * if it has one), on one scenario and budget.
+ */
 export interface ComparisonOptions {
   /** A named scenario (see `namedScenarios`), e.g. 'mnist-transfer'. */
   scenario: string;
@@ -30,11 +35,31 @@ export interface ComparisonOptions {
   inferTask?: readonly TaskInference[];
   /** Test examples per batch when the task is inferred per batch. Default 64. */
   inferBatch?: number;
+  /**
+   * Option values to try per strategy, e.g. `{ ewc: { lambda: [1e2, 1e3] } }`: each listed strategy
+   * runs once per combination of its grid's values (and per seed). A gridded option may not also be
+   * in `strategyOptions`.
+   */
+  grid?: OptionGrid;
+  /**
+   * The share of each task's training data held out as validation data (0 < v < 1): runs train on
+   * the rest and report their accuracy on it beside the test accuracy. Default: none, or
+   * `defaultValidation` when `choose` is 'validation'.
+   */
+  validation?: number;
+  /**
+   * 'validation': the table shows, for each strategy, the grid point with the best mean validation
+   * ACC over seeds (test data never takes part in the choice). Default: every grid point is shown.
+   */
+  choose?: 'validation';
 }
+
+/** The share of each task's training data held out when options are chosen on validation data. */
+export const defaultValidation = 0.1;
 
 /** One run of a comparison: everything needed to repeat it, saved with its result. */
 export interface RunSpec {
-  /** `<strategy>-seed<seed>`: the run's name in the results folder. */
+  /** `<strategy>-seed<seed>`, or `<strategy>-<option>=<value>…-seed<seed>` for a grid point: the run's name in the results folder. */
   id: string;
   scenario: string;
   setting: Setting;
@@ -51,6 +76,10 @@ export interface RunSpec {
   /** Absent (null) when the task label is always given. */
   inferTask?: TaskInference[] | null;
   inferBatch?: number | null;
+  /** The run's point of its strategy's grid (those options are in `strategyOptions` too); absent without a grid. */
+  grid?: GridPoint;
+  /** The share of each task's training data held out as validation data; null (or absent): none. */
+  validation?: number | null;
 }
 
 function checkWhole(name: string, value: number, min: number): void {
@@ -59,14 +88,56 @@ function checkWhole(name: string, value: number, min: number): void {
   }
 }
 
+/** The validation share a comparison's runs hold out: `validation`, else the default when choosing on it. */
+export function validationShare(options: Pick<ComparisonOptions, 'validation' | 'choose'>): number | null {
+  const share = options.validation ?? (options.choose === 'validation' ? defaultValidation : null);
+  if (share !== null && !(share > 0 && share < 1)) {
+    throw new OptionError(
+      `validation is the share of each task's training data held out, between 0 and 1 (e.g. 0.1); got ${share}`,
+    );
+  }
+  return share;
+}
+
+/** Each strategy's grid, checked: its strategy is compared, its options and values valid, none also fixed. */
+function strategyGrids(options: ComparisonOptions): Map<string, Record<string, (number | string)[]>> {
+  const grids = new Map<string, Record<string, (number | string)[]>>();
+  for (const [name, grid] of Object.entries(options.grid ?? {})) {
+    const canonical = strategyEntry(name).name;
+    const strategy = options.strategies.find((s) => strategyEntry(s).name === canonical);
+    if (strategy === undefined) {
+      throw new OptionError(
+        `there is a grid for ${canonical}, which is not compared (${options.strategies.join(', ')}): ` +
+          `add it to the strategies or drop its grid`,
+      );
+    }
+    if (grids.has(strategy)) throw new OptionError(`${canonical} has two grids; merge them into one`);
+    const checked = checkStrategyGrid(strategy, grid);
+    const fixed = options.strategyOptions?.[strategy] ?? {};
+    for (const option of Object.keys(checked)) {
+      if (fixed[option] !== undefined) {
+        throw new OptionError(
+          `${canonical}'s ${option} has both a fixed value (${fixed[option]}) and a grid; drop one of them`,
+        );
+      }
+    }
+    grids.set(strategy, checked);
+  }
+  return grids;
+}
+
 /**
  * The runs of a comparison, seed by seed (every strategy with seed 0, then with seed 1, …), so that
- * a comparison stopped half-way has the same number of seeds for each strategy done so far.
+ * a comparison stopped half-way has the same number of seeds for each strategy done so far. A
+ * strategy with a grid runs each grid point in turn (the first option outermost), its id naming the
+ * point; runs without a grid keep the id `<strategy>-seed<seed>`.
  *
  * ```ts
- * const runs = planRuns({ scenario: 'mnist-transfer', setting: 'task', strategies: ['finetune', 'joint'],
- *   seeds: [0, 1], backbone: { kind: 'mlp', hidden: [400, 400] }, epochs: 2, batchSize: 128 });
- * runs.map((r) => r.id); // ['finetune-seed0', 'joint-seed0', 'finetune-seed1', 'joint-seed1']
+ * const runs = planRuns({ scenario: 'mnist-transfer', setting: 'task', strategies: ['finetune', 'ewc'],
+ *   grid: { ewc: { lambda: [100, 1e4] } }, seeds: [0, 1], backbone: { kind: 'mlp', hidden: [400, 400] },
+ *   epochs: 2, batchSize: 128 });
+ * runs.map((r) => r.id);
+ * // ['finetune-seed0', 'ewc-lambda=100-seed0', 'ewc-lambda=1e4-seed0', 'finetune-seed1', …]
  * ```
  */
 export function planRuns(options: ComparisonOptions): RunSpec[] {
@@ -86,15 +157,20 @@ export function planRuns(options: ComparisonOptions): RunSpec[] {
   else checkWhole('epochs', options.epochs ?? 4, 1);
   checkWhole('batchSize', options.batchSize, 1);
   if (options.tasks !== undefined) checkWhole('tasks', options.tasks, 1);
+  const validation = validationShare(options);
+  const grids = strategyGrids(options);
+  const variants = options.strategies.flatMap((strategy) =>
+    gridPoints(grids.get(strategy)).map((point) => ({ strategy, point })),
+  );
   return options.seeds.flatMap((seed) =>
-    options.strategies.map((strategy) => ({
-      id: `${strategy}-seed${seed}`,
+    variants.map(({ strategy, point }) => ({
+      id: [strategy, describeGridPoint(point, '-'), `seed${seed}`].filter((part) => part !== '').join('-'),
       scenario: options.scenario,
       setting: options.setting,
       tasks: options.tasks ?? null,
       data: options.data ?? null,
       strategy,
-      strategyOptions: { ...(options.strategyOptions?.[strategy] ?? {}) },
+      strategyOptions: { ...(options.strategyOptions?.[strategy] ?? {}), ...point },
       seed,
       backbone: options.backbone,
       epochs: options.iterations === undefined ? (options.epochs ?? 4) : null,
@@ -104,6 +180,8 @@ export function planRuns(options: ComparisonOptions): RunSpec[] {
       ...(options.inferTask?.length
         ? { inferTask: [...options.inferTask], inferBatch: options.inferBatch ?? 64 }
         : {}),
+      ...(grids.has(strategy) ? { grid: point } : {}),
+      validation,
     })),
   );
 }

@@ -83,6 +83,19 @@ export function incompleteReason(value: unknown): string | null {
   const training = r.training;
   if (!isObject(training) || training.seed !== spec.seed) return 'its seed does not match its spec';
   if (r.strategy !== spec.strategy) return 'its strategy does not match its spec';
+  if (typeof spec.validation === 'number') {
+    const v = r.validation;
+    if (!isObject(v) || v.fraction !== spec.validation || !isNumber(v.averageAccuracy)) {
+      return 'its validation accuracy is missing';
+    }
+    const vm = v.accuracyMatrix;
+    if (
+      !Array.isArray(vm) ||
+      vm.length !== T ||
+      !vm.every((row) => Array.isArray(row) && row.length === T && row.every(isAccuracy))
+    )
+      return `its validation accuracy matrix is not ${T}×${T} accuracies`;
+  }
   return null;
 }
 

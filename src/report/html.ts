@@ -4,13 +4,26 @@ import { dirname, join } from 'node:path';
 import type { EChartsOption } from 'echarts';
 import type { RunRecord } from '../experiments/store.js';
 import { version } from '../version.js';
-import type { ComparisonSummary, MethodSummary, Stat } from './summary.js';
-import { comparisonRows, comparisonTitle, criteria, metricRows, type Criterion } from './table.js';
+import {
+  describeGridPoint,
+  formatOptionValue,
+  type GridPoint,
+  type OptionValue,
+} from '../experiments/grid.js';
+import type { ComparisonSummary, GridSummary, MethodSummary, Stat } from './summary.js';
+import {
+  choiceNote,
+  comparisonSections,
+  comparisonTitle,
+  criteria,
+  metricRows,
+  type Criterion,
+} from './table.js';
 
 /** One chart of the report: where it goes and the ECharts option that draws it (plain JSON). */
 export interface ReportChart {
   id: string;
-  section: 'matrix' | 'tasks' | 'bars';
+  section: 'matrix' | 'tasks' | 'bars' | 'grid';
   title: string;
   height: number;
   option: EChartsOption;
@@ -35,11 +48,11 @@ function matrixChart(m: MethodSummary, s: ComparisonSummary, index: number): Rep
   return {
     id: `matrix-${index}`,
     section: 'matrix',
-    title: m.strategy,
+    title: m.label,
     height: 100 + 64 * T,
     option: {
       animation: false,
-      title: { text: m.strategy, left: 'center', textStyle: { fontSize: 14 } },
+      title: { text: m.label, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { position: 'top' },
       grid: { left: 90, right: 20, top: 36, bottom: 44 },
       xAxis: { type: 'category', data: tasks, name: 'tested on', nameLocation: 'middle', nameGap: 26 },
@@ -58,7 +71,7 @@ function matrixChart(m: MethodSummary, s: ComparisonSummary, index: number): Rep
       series: [
         {
           type: 'heatmap',
-          name: `${m.strategy}: accuracy (%)`,
+          name: `${m.label}: accuracy (%)`,
           data,
           label: { show: true, fontSize: 11, lineHeight: 15 },
           itemStyle: { borderColor: '#fff', borderWidth: 1 },
@@ -101,7 +114,7 @@ function taskChart(s: ComparisonSummary, j: number): ReportChart {
       },
       series: s.methods.map((m) => ({
         type: 'line',
-        name: m.strategy,
+        name: m.label,
         data: m.accuracyMatrix.map((row) => pct(row[j].mean)),
         symbolSize: 7,
       })),
@@ -149,7 +162,7 @@ function barChart(s: ComparisonSummary, c: Criterion): ReportChart {
       grid: { left: 60, right: 20, top: 64, bottom: 60 },
       xAxis: {
         type: 'category',
-        data: s.methods.map((m) => m.strategy),
+        data: s.methods.map((m) => m.label),
         axisLabel: { interval: 0, rotate: s.methods.length > 4 ? 30 : 0 },
       },
       yAxis: { type: 'value', scale: false },
@@ -171,9 +184,88 @@ function barChart(s: ComparisonSummary, c: Criterion): ReportChart {
   };
 }
 
+/** How a grid's values go on an axis: words as categories, numbers on a log axis when they span decades. */
+function optionAxis(values: readonly OptionValue[]): 'category' | 'log' | 'value' {
+  if (values.some((v) => typeof v === 'string')) return 'category';
+  const numbers = values as number[];
+  const [low, high] = [Math.min(...numbers), Math.max(...numbers)];
+  return low > 0 && high / low >= 100 ? 'log' : 'value';
+}
+
+/**
+ * ACC against one gridded option of one strategy: validation (solid) and test (dashed), one pair of
+ * lines per combination of the strategy's other gridded options; the chosen point drawn larger.
+ */
+function gridChart(grid: GridSummary, option: string, index: number): ReportChart {
+  const values = [...new Set(grid.points.map((p) => p.options[option]))];
+  const axis = optionAxis(values);
+  const others = grid.options.filter((o) => o !== option);
+  const rest = (p: GridPoint) => describeGridPoint(Object.fromEntries(others.map((o) => [o, p[o]])));
+  const groups = [...new Set(grid.points.map((p) => rest(p.options)))];
+  const sorted = [...values].sort((a, b) => (typeof a === 'number' && typeof b === 'number' ? a - b : 0));
+  const chosen = grid.points.find((p) => p.chosen);
+  const series = groups.flatMap((group, g) =>
+    (['validation', 'test'] as const).flatMap((part) => {
+      const points = grid.points
+        .filter((p) => rest(p.options) === group && (part === 'test' || p.validation !== null))
+        .sort((a, b) => sorted.indexOf(a.options[option]) - sorted.indexOf(b.options[option]));
+      if (points.length === 0) return [];
+      const x = (v: OptionValue) => (axis === 'category' ? formatOptionValue(v) : v);
+      return [
+        {
+          type: 'line' as const,
+          name: `${part}${group ? ` (${group})` : ''}`,
+          color: palette[g % palette.length],
+          lineStyle: { type: part === 'test' ? ('dashed' as const) : ('solid' as const) },
+          symbolSize: 7,
+          data: points.map((p) => {
+            const stat = part === 'test' ? p.test : p.validation;
+            return {
+              value: [x(p.options[option]), pct(stat?.mean ?? NaN)],
+              ...(p === chosen ? { symbolSize: 15, symbol: 'diamond' } : {}),
+            };
+          }),
+        },
+      ];
+    }),
+  );
+  const title = `${grid.strategy}: ACC against ${option}`;
+  return {
+    id: `grid-${index}`,
+    section: 'grid',
+    title,
+    height: 320,
+    option: {
+      animation: false,
+      title: {
+        text: title,
+        subtext: chosen
+          ? `chosen on validation: ${describeGridPoint(chosen.options)} (diamond)`
+          : 'mean over seeds',
+        left: 'center',
+        textStyle: { fontSize: 13 },
+      },
+      tooltip: { trigger: 'item' },
+      legend: { bottom: 0, type: 'scroll' },
+      grid: { left: 56, right: 24, top: 64, bottom: 70 },
+      xAxis: {
+        type: axis,
+        name: option,
+        nameLocation: 'middle',
+        nameGap: 26,
+        ...(axis === 'category' ? { data: sorted.map(formatOptionValue) } : { scale: true }),
+      },
+      yAxis: { type: 'value', scale: true, name: 'ACC (%)' },
+      series,
+    },
+  };
+}
+
 /** Every chart of the report, in page order. */
 export function reportCharts(summary: ComparisonSummary): ReportChart[] {
+  const grids = summary.grids.flatMap((g) => g.options.map((o) => ({ g, o })));
   return [
+    ...grids.map(({ g, o }, i) => gridChart(g, o, i)),
     ...summary.methods.map((m, i) => matrixChart(m, summary, i)),
     ...summary.taskNames.map((_, j) => taskChart(summary, j)),
     ...[...criteria, ...metricRows].map((c) => barChart(summary, c)),
@@ -211,9 +303,11 @@ function runsTable(runs: readonly RunRecord[]): string {
   if (runs.length === 0) return '';
   const f = (v: number | null | undefined, scale = 100) =>
     v === null || v === undefined ? '-' : (v * scale).toFixed(1);
+  const validation = runs.some((r) => r.result.validation);
   const head = [
     'run',
     'backend',
+    ...(validation ? ['validation ACC (%)'] : []),
     'ACC (%)',
     'BWT (pp)',
     'FWT (pp)',
@@ -224,6 +318,7 @@ function runsTable(runs: readonly RunRecord[]): string {
   const rows = runs.map(({ spec, result: r, finishedAt }) => [
     `${spec.id}.json`,
     r.backend,
+    ...(validation ? [f(r.validation?.averageAccuracy)] : []),
     f(r.metrics?.averageAccuracy),
     f(r.metrics?.backwardTransfer),
     f(r.metrics?.forwardTransfer),
@@ -246,16 +341,26 @@ function runsTable(runs: readonly RunRecord[]): string {
 }
 
 function htmlTable(summary: ComparisonSummary): string {
-  const [head, ...rows] = comparisonRows(summary);
+  const { head, criteria: middle, metrics } = comparisonSections(summary);
   const cells = (r: string[], tag: string) => r.map((c) => `<${tag}>${escapeHtml(c)}</${tag}>`).join('');
-  const split = criteria.length + 1;
   return [
     '<table class="comparison">',
-    `<thead><tr>${cells(head, 'th')}</tr></thead>`,
+    `<thead>${head.map((r) => `<tr>${cells(r, 'th')}</tr>`).join('')}</thead>`,
     '<tbody>',
-    ...rows.map((r, i) => `<tr${i === split ? ' class="metrics"' : ''}>${cells(r, 'td')}</tr>`),
+    ...middle.map((r) => `<tr>${cells(r, 'td')}</tr>`),
+    ...metrics.map((r, i) => `<tr${i === 0 ? ' class="metrics"' : ''}>${cells(r, 'td')}</tr>`),
     '</tbody></table>',
   ].join('\n');
+}
+
+function gridText(summary: ComparisonSummary): string {
+  const runs = summary.grids.map((g) => `${g.strategy}: ${g.points.length} points`).join('; ');
+  return (
+    `Every grid point, mean ACC over seeds (${runs}). ` +
+    (summary.validation === null
+      ? 'Test ACC only: no validation part was held out.'
+      : 'Solid: on the validation part of the training data; dashed: on the test data.')
+  );
 }
 
 const renderScript = `
@@ -332,7 +437,8 @@ footer { margin-top: 32px; color: #777; font-size: 12px; }
 <h2>The table</h2>
 <p class="note">Criteria as rows, one column per method: mean ± standard deviation over seeds. Accuracies are on each task's test set.</p>
 ${htmlTable(summary)}
-${(options.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join('\n')}
+${[choiceNote(summary), ...(options.notes ?? [])].flatMap((n) => (n === null ? [] : [`<p class="note">${escapeHtml(n)}</p>`])).join('\n')}
+${summary.grids.length > 0 ? section('grid', 'Accuracy against each gridded option', gridText(summary), true) : ''}
 ${section('matrix', 'Accuracy matrix of each method', 'Row "after Ti": accuracy on every task (column) once task i is learned; the mean over seeds, ± std below it. The cells above the diagonal are tasks not learned yet.', false)}
 ${section('tasks', "Each task's accuracy as tasks are added", 'A line that drops after its task is the method forgetting that task.', true)}
 ${section('bars', 'The table as bars', 'Bars are the mean over seeds; whiskers span ± one standard deviation.', false)}

@@ -1,4 +1,6 @@
 import { OptionError } from '../errors.js';
+import { chooseOnValidation, variantsOf, type Variant } from '../experiments/choose.js';
+import type { GridPoint } from '../experiments/grid.js';
 import type { RunRecord } from '../experiments/store.js';
 
 /** A mean over seeds, with the sample standard deviation (null with a single seed). */
@@ -10,7 +12,13 @@ export interface Stat {
 
 /** One method's results over its seeds: the criteria of the comparison table and the metrics. */
 export interface MethodSummary {
+  /** The table's column name: the strategy, with its grid point when there is a grid (e.g. 'ewc lambda=1e3'). */
+  label: string;
   strategy: string;
+  /** The values of the strategy's gridded options (the chosen ones, when options were chosen); empty without a grid. */
+  options: GridPoint;
+  /** ACC on the validation part held out of each task's training data, when there is one. */
+  validationAccuracy: Stat | null;
   seeds: number[];
   /** Accuracy on the last task after learning it. */
   newTask: Stat;
@@ -57,6 +65,33 @@ export interface ComparisonSummary {
   backends: string[];
   seeds: number[];
   methods: MethodSummary[];
+  /** The share of each task's training data held out as validation data; null: none. */
+  validation: number | null;
+  /** 'validation' when each strategy's grid point was chosen on validation ACC (`methods` holds the chosen ones). */
+  choice: 'validation' | null;
+  /** Every point of every strategy's grid, for the plots of accuracy against an option; empty without grids. */
+  grids: GridSummary[];
+}
+
+/** One strategy's grid: every point with its validation and test ACC over seeds. */
+export interface GridSummary {
+  strategy: string;
+  /** The gridded options, in the grid's order. */
+  options: string[];
+  points: {
+    options: GridPoint;
+    /** ACC on the validation part, when there is one. */
+    validation: Stat | null;
+    /** ACC on the test data. */
+    test: Stat;
+    /** The point the table shows, when options were chosen on validation data. */
+    chosen: boolean;
+  }[];
+}
+
+/** How `summarize` shows grids: each point as its own method (default), or each strategy's point chosen on validation. */
+export interface SummarizeOptions {
+  choose?: 'validation' | null;
 }
 
 /** Mean and sample standard deviation (n − 1) of `values`. */
@@ -106,16 +141,93 @@ function describeBudget(r: RunRecord): string {
   return `${steps} per task, batch ${t.batchSize}`;
 }
 
+/** One variant's runs reduced over seeds. */
+function methodSummary({ name, strategy, point, records: runs }: Variant): MethodSummary {
+  const R = runs.map((r) => r.result.accuracyMatrix);
+  const T = R[0].length;
+  const last = (m: number[][]) => m[T - 1];
+  const withValidation = runs.every((r) => typeof r.result.validation?.averageAccuracy === 'number');
+  return {
+    label: name,
+    strategy,
+    options: point,
+    validationAccuracy: withValidation
+      ? stat(runs.map((r) => r.result.validation?.averageAccuracy ?? NaN))
+      : null,
+    seeds: runs.map((r) => r.result.training.seed),
+    newTask: stat(R.map((m) => last(m)[T - 1])),
+    oldTasks:
+      T < 2
+        ? null
+        : stat(
+            R.map(
+              (m) =>
+                last(m)
+                  .slice(0, T - 1)
+                  .reduce((a, b) => a + b, 0) /
+                (T - 1),
+            ),
+          ),
+    trainSeconds: stat(runs.map((r) => r.result.cost.trainMs.reduce((a, b) => a + b, 0) / 1000)),
+    testMsPerExample: stat(runs.map((r) => r.result.cost.testMsPerExample)),
+    strategyBytes: stat(runs.map((r) => r.result.cost.strategyBytes)),
+    needsOldData: runs.some((r) => r.result.cost.needsOldData),
+    keptExamples: Math.max(0, ...runs.map((r) => r.result.cost.keptExamples ?? 0)),
+    withoutTaskLabel: inferredSummaries(runs.map((r) => r.result)),
+    averageAccuracy: stat(runs.map((r) => r.result.metrics?.averageAccuracy ?? NaN)),
+    backwardTransfer: maybeStat(runs.map((r) => r.result.metrics?.backwardTransfer ?? null)),
+    forwardTransfer: maybeStat(runs.map((r) => r.result.metrics?.forwardTransfer ?? null)),
+    forgetting: maybeStat(runs.map((r) => r.result.metrics?.forgetting ?? null)),
+    accuracyMatrix: Array.from({ length: T }, (_, i) =>
+      Array.from({ length: T }, (_, j) => stat(R.map((m) => m[i][j]))),
+    ),
+  };
+}
+
+/** The grids of the strategies that have one: every point's validation and test ACC. */
+function gridSummaries(methods: readonly MethodSummary[], chosen: ReadonlySet<string>): GridSummary[] {
+  const strategies = [...new Set(methods.map((m) => m.strategy))];
+  return strategies.flatMap((strategy) => {
+    const points = methods.filter((m) => m.strategy === strategy && Object.keys(m.options).length > 0);
+    if (points.length === 0) return [];
+    return [
+      {
+        strategy,
+        options: [...new Set(points.flatMap((m) => Object.keys(m.options)))],
+        points: points.map((m) => ({
+          options: m.options,
+          validation: m.validationAccuracy,
+          test: m.averageAccuracy,
+          chosen: chosen.has(m.label),
+        })),
+      },
+    ];
+  });
+}
+
 /**
- * Groups finished runs by strategy (in the order of `order`, then of first appearance) and reduces
- * each criterion to mean ± std over seeds. All runs must share the scenario, setting, network and
- * budget: results of different setups are not comparable.
+ * Groups finished runs by strategy and grid point (strategies in the order of `order`, then of first
+ * appearance) and reduces each criterion to mean ± std over seeds. With `choose: 'validation'` the
+ * methods are, for each strategy, the grid point with the best mean validation ACC (see
+ * `chooseOnValidation`); every point stays in `grids`. All runs must share the scenario, setting,
+ * network, budget and validation share: results of different setups are not comparable.
+ *
+ * ```ts
+ * const s = summarize(records, ['finetune', 'ewc'], { choose: 'validation' });
+ * s.methods.map((m) => m.label); // ['finetune', 'ewc lambda=1e3']
+ * ```
  */
-export function summarize(records: readonly RunRecord[], order: readonly string[] = []): ComparisonSummary {
+export function summarize(
+  records: readonly RunRecord[],
+  order: readonly string[] = [],
+  options: SummarizeOptions = {},
+): ComparisonSummary {
   if (records.length === 0) throw new OptionError('there are no finished runs to summarize');
   const first = records[0];
+  const share = (r: RunRecord) => r.spec.validation ?? null;
   const setup = (r: RunRecord) =>
-    `${r.result.scenario}, ${r.result.setting}-incremental, ${describeBackbone(r)}, ${describeBudget(r)}`;
+    `${r.result.scenario}, ${r.result.setting}-incremental, ${describeBackbone(r)}, ${describeBudget(r)}` +
+    (share(r) === null ? '' : `, ${100 * (share(r) ?? 0)}% held out for validation`);
   const odd = records.find((r) => setup(r) !== setup(first));
   if (odd) {
     throw new OptionError(
@@ -123,46 +235,11 @@ export function summarize(records: readonly RunRecord[], order: readonly string[
         'keep each comparison in its own results folder',
     );
   }
-  const names = [...new Set([...order, ...records.map((r) => r.result.strategy)])];
-  const methods = names.flatMap((strategy): MethodSummary[] => {
-    const runs = records.filter((r) => r.result.strategy === strategy);
-    if (runs.length === 0) return [];
-    const R = runs.map((r) => r.result.accuracyMatrix);
-    const T = R[0].length;
-    const last = (m: number[][]) => m[T - 1];
-    return [
-      {
-        strategy,
-        seeds: runs.map((r) => r.result.training.seed),
-        newTask: stat(R.map((m) => last(m)[T - 1])),
-        oldTasks:
-          T < 2
-            ? null
-            : stat(
-                R.map(
-                  (m) =>
-                    last(m)
-                      .slice(0, T - 1)
-                      .reduce((a, b) => a + b, 0) /
-                    (T - 1),
-                ),
-              ),
-        trainSeconds: stat(runs.map((r) => r.result.cost.trainMs.reduce((a, b) => a + b, 0) / 1000)),
-        testMsPerExample: stat(runs.map((r) => r.result.cost.testMsPerExample)),
-        strategyBytes: stat(runs.map((r) => r.result.cost.strategyBytes)),
-        needsOldData: runs.some((r) => r.result.cost.needsOldData),
-        keptExamples: Math.max(0, ...runs.map((r) => r.result.cost.keptExamples ?? 0)),
-        withoutTaskLabel: inferredSummaries(runs.map((r) => r.result)),
-        averageAccuracy: stat(runs.map((r) => r.result.metrics?.averageAccuracy ?? NaN)),
-        backwardTransfer: maybeStat(runs.map((r) => r.result.metrics?.backwardTransfer ?? null)),
-        forwardTransfer: maybeStat(runs.map((r) => r.result.metrics?.forwardTransfer ?? null)),
-        forgetting: maybeStat(runs.map((r) => r.result.metrics?.forgetting ?? null)),
-        accuracyMatrix: Array.from({ length: T }, (_, i) =>
-          Array.from({ length: T }, (_, j) => stat(R.map((m) => m[i][j]))),
-        ),
-      },
-    ];
-  });
+  const variants = variantsOf(records, order);
+  const choice = options.choose ?? null;
+  const chosen = new Set(choice === 'validation' ? chooseOnValidation(variants).map((v) => v.name) : []);
+  const all = variants.map(methodSummary);
+  const methods = choice === 'validation' ? all.filter((m) => chosen.has(m.label)) : all;
   return {
     scenario: first.result.scenario,
     setting: first.result.setting,
@@ -172,5 +249,8 @@ export function summarize(records: readonly RunRecord[], order: readonly string[
     backends: [...new Set(records.map((r) => r.result.backend))],
     seeds: [...new Set(records.map((r) => r.result.training.seed))].sort((a, b) => a - b),
     methods,
+    validation: share(first),
+    choice,
+    grids: gridSummaries(all, chosen),
   };
 }

@@ -1,3 +1,4 @@
+import { describeGridPoint } from '../experiments/grid.js';
 import type { ComparisonSummary, InferredSummary, MethodSummary, Stat } from './summary.js';
 
 /** A row of the comparison table that holds a number per method (every row but "needs old data"). */
@@ -138,8 +139,15 @@ function oldDataCell(m: MethodSummary): string {
   return m.keptExamples > 0 ? `keeps ${m.keptExamples.toLocaleString('en-US')} examples` : 'no';
 }
 
-/** The table's cells: a header row (criterion, then one column per method), then one row per criterion. */
-export function comparisonRows(summary: ComparisonSummary): string[][] {
+/**
+ * The table's rows in its three parts: what each column ran (the header, and the options chosen on
+ * validation data when they were), the criteria, and the metrics.
+ */
+export function comparisonSections(summary: ComparisonSummary): {
+  head: string[][];
+  criteria: string[][];
+  metrics: string[][];
+} {
   const row = (c: Criterion) => [c.label, ...summary.methods.map((m) => formatStat(c, c.value(m)))];
   const inferred = summary.methods[0]?.withoutTaskLabel ?? [];
   const percent = metricRows[0];
@@ -155,23 +163,58 @@ export function comparisonRows(summary: ComparisonSummary): string[][] {
     ];
   });
   const [acc, ...rest] = metricRows.map(row);
+  const validation = summary.methods.some((m) => m.validationAccuracy !== null)
+    ? [
+        [
+          'ACC on the validation part (%)',
+          ...summary.methods.map((m) => formatStat(percent, m.validationAccuracy)),
+        ],
+      ]
+    : [];
   if (inferred.length > 0) acc[0] = 'average accuracy ACC, task label given (%)';
-  return [
-    ['criterion', ...summary.methods.map((m) => m.strategy)],
-    ...criteria.map(row),
-    ['needs old data', ...summary.methods.map(oldDataCell)],
-    acc,
-    ...ways,
-    ...rest,
-  ];
+  else if (validation.length > 0) acc[0] = 'average accuracy ACC on test data (%)';
+  const chosen =
+    summary.choice === 'validation' && summary.grids.length > 0
+      ? [['options chosen on validation', ...summary.methods.map((m) => describeGridPoint(m.options) || '-')]]
+      : [];
+  return {
+    head: [['criterion', ...summary.methods.map((m) => m.label)], ...chosen],
+    criteria: [...criteria.map(row), ['needs old data', ...summary.methods.map(oldDataCell)]],
+    metrics: [acc, ...validation, ...ways, ...rest],
+  };
+}
+
+/** The table's cells: a header row (criterion, then one column per method), then one row per criterion. */
+export function comparisonRows(summary: ComparisonSummary): string[][] {
+  const { head, criteria: rows, metrics } = comparisonSections(summary);
+  return [...head, ...rows, ...metrics];
+}
+
+/**
+ * How the options were chosen, for under the table; null when they were not chosen. E.g. "Options
+ * chosen on a validation split of 10% of each task's training data; test data never used for choosing."
+ */
+export function choiceNote(summary: ComparisonSummary): string | null {
+  if (summary.choice !== 'validation' || summary.grids.length === 0) return null;
+  const share = `${Math.round(1000 * (summary.validation ?? 0)) / 10}%`;
+  return (
+    `Options chosen on a validation split of ${share} of each task's training data; test data never used ` +
+    'for choosing. The split is held out at random, class by class, with each run’s seed, and the runs train ' +
+    'on the rest; for each strategy the table shows the grid point with the best mean validation ACC over ' +
+    'seeds, with its test accuracy.'
+  );
 }
 
 /** One line saying what was compared: scenario, network, budget, seeds and backend. */
 export function comparisonTitle(s: ComparisonSummary): string {
   const seeds =
     s.seeds.length === 1 ? `seed ${s.seeds[0]}` : `${s.seeds.length} seeds (${s.seeds.join(', ')})`;
+  const held =
+    s.validation === null
+      ? ''
+      : `; ${Math.round(1000 * s.validation) / 10}% of each task's training data held out for validation`;
   return (
-    `${s.scenario}, ${s.setting}-incremental; ${s.backbone}, ${s.budget}; ` +
+    `${s.scenario}, ${s.setting}-incremental; ${s.backbone}, ${s.budget}${held}; ` +
     `mean ± std over ${seeds}; backend ${s.backends.join(', ')}`
   );
 }
@@ -181,7 +224,8 @@ export function comparisonTitle(s: ComparisonSummary): string {
  * seeds; then average accuracy, backward and forward transfer and forgetting.
  */
 export function comparisonTable(summary: ComparisonSummary): string {
-  const rows = comparisonRows(summary);
+  const { head, criteria: middle, metrics } = comparisonSections(summary);
+  const rows = [...head, ...middle, ...metrics];
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
   const line = (r: readonly string[]) =>
     r
@@ -189,15 +233,16 @@ export function comparisonTable(summary: ComparisonSummary): string {
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
-  const split = 1 + criteria.length + 1;
+  const note = choiceNote(summary);
   return [
     comparisonTitle(summary),
     '',
-    line(rows[0]),
+    ...head.map(line),
     rule,
-    ...rows.slice(1, split).map(line),
+    ...middle.map(line),
     rule,
-    ...rows.slice(split).map(line),
+    ...metrics.map(line),
+    ...(note === null ? [] : ['', note]),
   ].join('\n');
 }
 
@@ -212,6 +257,7 @@ export function comparisonMarkdown(summary: ComparisonSummary): string {
     line(rows[0]),
     `|${rows[0].map((_, c) => (c === 0 ? ' --- ' : ' ---: ')).join('|')}|`,
     ...rows.slice(1).map(line),
+    ...(choiceNote(summary) === null ? [] : ['', `*${choiceNote(summary)}*`]),
     '',
   ].join('\n');
 }

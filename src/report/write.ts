@@ -8,13 +8,16 @@ import { reportHtml } from './html.js';
 import { summarize, type ComparisonSummary } from './summary.js';
 import { comparisonMarkdown } from './table.js';
 
-/** The strategy order of the comparison saved in `folder`, if it has a comparison.json. */
-async function savedOrder(folder: string): Promise<string[]> {
+/** The strategy order and the choice of the comparison saved in `folder`, if it has a comparison.json. */
+async function savedPlan(folder: string): Promise<{ order: string[]; choose: 'validation' | null }> {
   try {
     const file = JSON.parse(await readFile(join(folder, 'comparison.json'), 'utf8')) as ComparisonFile;
-    return Array.isArray(file.options?.strategies) ? file.options.strategies.map(String) : [];
+    return {
+      order: Array.isArray(file.options?.strategies) ? file.options.strategies.map(String) : [],
+      choose: file.options?.choose === 'validation' ? 'validation' : null,
+    };
   } catch {
-    return [];
+    return { order: [], choose: null };
   }
 }
 
@@ -42,7 +45,8 @@ export async function readComparison(folder: string): Promise<{
         "; run 'unforget compare' to make them",
     );
   }
-  return { ...found, summary: summarize(found.records, await savedOrder(folder)) };
+  const { order, choose } = await savedPlan(folder);
+  return { ...found, summary: summarize(found.records, order, { choose }) };
 }
 
 /**

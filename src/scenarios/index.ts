@@ -8,6 +8,7 @@ import type { Scenario } from './types.js';
 export { split, permuted, rotated, transfer };
 export type { SplitOptions, PermutedOptions, RotatedOptions, TransferOptions };
 export * from './types.js';
+export { holdOutValidation, type ValidationSplit } from './validation.js';
 
 /** Split MNIST on the bundled digits: by default 5 tasks of 2 digits (0/1, 2/3, …). */
 export async function splitMnist(options: SplitOptions = {}): Promise<Scenario> {
