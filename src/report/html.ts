@@ -230,7 +230,8 @@ export function echartsBundle(): { code: string; version: string } {
   return echartsSource;
 }
 
-const escapeHtml = (text: string) =>
+/** Text made safe inside HTML elements and attribute values. */
+export const escapeHtml = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
