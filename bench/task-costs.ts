@@ -220,7 +220,6 @@ const charts: ReportChart[] = costs.map((c) =>
     id: `cost-${c.key}`,
     section: 'costs',
     title: c.title,
-    subtitle: c.unit,
     x: { name: 'task', data: taskLabels },
     y: { name: c.unit, min: 0 },
     series: results.map((r) => ({

@@ -17,7 +17,21 @@ export interface ReportChart {
   option: EChartsOption;
 }
 
-const palette = ['#4477aa', '#ee6677', '#228833', '#ccbb44', '#66ccee', '#aa3377', '#bbbbbb', '#000000'];
+// Paul Tol's bright scheme, black, then four of his vibrant and muted colours: 12 lines apart.
+const palette = [
+  '#4477aa',
+  '#ee6677',
+  '#228833',
+  '#ccbb44',
+  '#66ccee',
+  '#aa3377',
+  '#bbbbbb',
+  '#000000',
+  '#ee7733',
+  '#009988',
+  '#882255',
+  '#999933',
+];
 const pct = (v: number) => Math.round(v * 1000) / 10;
 const short = (names: readonly string[]) => names.map((_, j) => `T${j + 1}`);
 
@@ -74,8 +88,6 @@ export interface LineChartSpec {
   id: string;
   section: string;
   title: string;
-  /** Shown under the title, e.g. the unit. */
-  subtitle?: string;
   x: { name: string; data: readonly string[] };
   y: { name: string; min?: number; max?: number };
   series: readonly { name: string; data: readonly (number | null)[] }[];
@@ -91,24 +103,18 @@ export interface LineChartSpec {
  */
 export function lineChart(spec: LineChartSpec): ReportChart {
   const rows = Math.ceil(spec.series.length / 4);
-  const top = spec.subtitle === undefined ? 40 : 60;
   return {
     id: spec.id,
     section: spec.section,
     title: spec.title,
-    height: 260 + top + 22 * rows,
+    height: 300 + 22 * rows,
     option: {
       animation: false,
       color: palette,
-      title: {
-        text: spec.title,
-        ...(spec.subtitle === undefined ? {} : { subtext: spec.subtitle, itemGap: 6 }),
-        left: 'center',
-        textStyle: { fontSize: 14 },
-      },
+      title: { text: spec.title, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'plain' },
-      grid: { left: 50, right: 20, top, bottom: 50 + 22 * rows },
+      grid: { left: 50, right: 20, top: 40, bottom: 50 + 22 * rows },
       xAxis: {
         type: 'category',
         data: [...spec.x.data],
