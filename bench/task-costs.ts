@@ -5,8 +5,9 @@
  * training time, the strategy's finishTask time (Fisher, pruning), memory kept (strategy + network) and
  * the time to test every task so far. Each strategy's measurements go to <dir>/<strategy>.json (a
  * strategy whose file exists is not run again: the script resumes; --fresh runs all again); then the
- * script writes them together as JSON, the tables into docs/task-costs.md (between its table markers,
- * the text around them kept) and a page with one chart per cost (--render: only that, from the files).
+ * script writes every strategy measured in <dir> together as JSON, the tables into docs/task-costs.md
+ * (between its table markers, the text around them kept) and a page with one chart per cost (--render:
+ * only that, from the files).
  *
  *   npm run bench:tasks -- [--tasks 20] [--train 2000] [--test 500] [--hidden 200,200] [--epochs 1]
  *     [--batch-size 128] [--seed 0] [--strategies ewc,packnet] [--jobs 2] [--dir .tmp/task-costs]
@@ -68,11 +69,11 @@ if (child !== '') {
 }
 
 // Task-setting strategies of the registry; joint (whose training grows with every task) starts first.
-const wanted = arg('strategies', '');
-const strategies = registry
-  .filter((e) => wanted === '' || wanted.split(',').includes(e.name))
+const inTaskSetting = registry
   .filter((e) => e.create({}).settings?.includes('task') ?? true)
   .map((e) => e.name);
+const wanted = arg('strategies', '');
+const strategies = inTaskSetting.filter((s) => wanted === '' || wanted.split(',').includes(s));
 mkdirSync(dir, { recursive: true });
 if (!process.argv.includes('--render')) {
   const pass = process.argv.slice(2).filter((a) => a !== '--fresh');
@@ -99,7 +100,8 @@ if (!process.argv.includes('--render')) {
   );
 }
 
-const results = strategies
+// Every strategy measured so far in this folder, whichever this invocation ran.
+const results = inTaskSetting
   .filter((s) => existsSync(fileOf(s)))
   .map((s) => JSON.parse(readFileSync(fileOf(s), 'utf8')) as StrategyCosts);
 if (results.length === 0) throw new Error(`no measurements in ${dir}: run without --render first`);
