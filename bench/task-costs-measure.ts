@@ -20,17 +20,26 @@ export interface TaskCost {
   /** Optimizer steps of the training phase, and their median wall time (ms). */
   steps: number;
   stepMs: number;
+  /**
+   * The median CPU time of the process from one step to the next (ms): on a shared machine the wall
+   * time also counts the time other processes had the core, the CPU time does not.
+   */
+  stepCpuMs: number;
   /** The whole task: the strategy's work before and after training included (ms). */
   trainMs: number;
+  /** The CPU time of the whole `learn` call (its test of the new task included), in ms. */
+  trainCpuMs: number;
   /** The strategy's `finishTask` alone (ms). */
   finishMs: number;
   /** Bytes the strategy keeps (`memoryBytes()`), the network's weights (float32), and their sum. */
   strategyBytes: number;
   parameterBytes: number;
   memoryBytes: number;
-  /** Testing every task learned so far: the whole of it, and per test example (ms). */
+  /** Testing every task learned so far: the whole of it, and per test example (ms); and in CPU time. */
   testMs: number;
   testMsPerExample: number;
+  testCpuMs: number;
+  testCpuMsPerExample: number;
   /** Accuracy on the task just learned, and the mean over every task learned so far. */
   accuracy: number;
   averageAccuracy: number;
@@ -59,6 +68,12 @@ const median = (xs: readonly number[]) => {
     : s.length % 2
       ? s[(s.length - 1) / 2]
       : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/** CPU time of this process (every thread) so far, in ms. */
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
 };
 
 /** `count` examples of `d` picked at random (seeded), in random order. */
@@ -105,6 +120,9 @@ export async function taskCosts(
   try {
     for (const [t, task] of scenario.tasks.entries()) {
       const stepTimes: number[] = [];
+      const stepCpu: number[] = [];
+      let lastCpu: number | undefined;
+      const trainCpu = cpuMs();
       const r = await learn(
         l,
         { name: task.name, train: task.train, test: task.test, classes: task.classes },
@@ -115,28 +133,38 @@ export async function taskCosts(
           seed,
           oldData: entry.needsOldData ? old : undefined,
           onProgress: (p) => {
-            if (p.phase === 'train') stepTimes.push(p.stepMs);
+            if (p.phase !== 'train') return;
+            stepTimes.push(p.stepMs);
+            const now = cpuMs();
+            if (lastCpu !== undefined) stepCpu.push(now - lastCpu);
+            lastCpu = now;
           },
         },
       );
+      const trainCpuMs = cpuMs() - trainCpu;
       old[task.name] = { train: task.train };
       tests[task.name] = task.test;
-      const started = performance.now();
+      const [started, testCpu] = [performance.now(), cpuMs()];
       const accuracies = Object.values(evaluate(l, tests)) as number[];
-      const testMs = performance.now() - started;
+      const [testMs, testCpuMs] = [performance.now() - started, cpuMs() - testCpu];
+      const tested = (t + 1) * exampleCount(task.test);
       const strategyBytes = strategy.memoryBytes?.() ?? 0;
       const parameterBytes = 4 * l.parameterCount();
       const cost: TaskCost = {
         task: t + 1,
         steps: stepTimes.length,
         stepMs: median(stepTimes),
+        stepCpuMs: median(stepCpu),
         trainMs: r.trainMs,
+        trainCpuMs,
         finishMs: r.finishMs,
         strategyBytes,
         parameterBytes,
         memoryBytes: strategyBytes + parameterBytes,
         testMs,
-        testMsPerExample: testMs / ((t + 1) * exampleCount(task.test)),
+        testMsPerExample: testMs / tested,
+        testCpuMs,
+        testCpuMsPerExample: testCpuMs / tested,
         accuracy: r.accuracies[t] ?? 0,
         averageAccuracy: accuracies.reduce((a, b) => a + b, 0) / accuracies.length,
       };

@@ -17,11 +17,17 @@ test('task costs: two tiny tasks of EWC give positive times, its Fisher timed, m
   assert.deepEqual(seen, [1, 2], 'each task is reported as it ends');
   for (const c of costs) {
     assert.equal(c.steps, 4, '256 images in batches of 64: 4 steps');
-    for (const key of ['stepMs', 'trainMs', 'finishMs', 'testMs', 'testMsPerExample'] as const) {
+    const keys = ['stepMs', 'stepCpuMs', 'trainMs', 'trainCpuMs', 'finishMs', 'testMs', 'testCpuMs'] as const;
+    for (const key of keys) {
       assert.ok(c[key] > 0, `${key} of task ${c.task} is ${c[key]}`);
     }
     // The Fisher is part of the task's time, and only the training steps are in the step median.
     assert.ok(c.finishMs < c.trainMs);
+    assert.ok(c.stepCpuMs < c.trainCpuMs / 3, 'a step is a fraction of the task');
+    assert.ok(
+      Math.abs(c.testCpuMsPerExample * 50 * c.task - c.testCpuMs) < 1e-6,
+      'per example: of every task so far',
+    );
     assert.equal(c.memoryBytes, c.strategyBytes + c.parameterBytes);
     assert.ok(c.accuracy >= 0 && c.accuracy <= 1 && c.averageAccuracy >= 0 && c.averageAccuracy <= 1);
   }
