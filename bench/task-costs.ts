@@ -190,12 +190,14 @@ const shown = [...new Set([1, 2, 5, 10, 15, tasks])].filter((t) => t <= tasks);
 const table = (c: Cost) => {
   const head = ['strategy', ...shown.map((t) => `T${t}`), ...(tasks >= 2 ? [`T${tasks} ÷ T2`] : [])];
   const rows = results.map((r) => {
-    const at = (t: number) => (r.costs[t - 1] ? c.value(r.costs[t - 1]) : Number.NaN);
+    // NaN where a task or a field (files of an older version of this script) is missing.
+    const at = (t: number) => (r.costs[t - 1] ? (c.value(r.costs[t - 1]) ?? Number.NaN) : Number.NaN);
+    const shownValue = (t: number) => (Number.isNaN(at(t)) ? '-' : at(t).toFixed(c.digits));
     // No ratio of costs too small to show (a strategy without a finishTask times almost nothing).
     const growth = Number(at(2).toFixed(c.digits)) > 0 ? (at(tasks) / at(2)).toFixed(2) : '-';
     return [
       r.strategy,
-      ...shown.map((t) => at(t).toFixed(c.digits)),
+      ...shown.map(shownValue),
       ...(tasks >= 2 ? [c.key === 'accuracy' ? '-' : growth] : []),
     ];
   });
@@ -241,7 +243,10 @@ const charts: ReportChart[] = costs.map((c) =>
     y: { name: c.unit, min: 0 },
     series: results.map((r) => ({
       name: r.strategy,
-      data: r.costs.map((x) => Number(c.value(x).toFixed(Math.max(c.digits, 2)))),
+      data: r.costs.map((x) => {
+        const v = c.value(x) ?? Number.NaN;
+        return Number.isNaN(v) ? null : Number(v.toFixed(Math.max(c.digits, 2)));
+      }),
     })),
   }),
 );
