@@ -17,6 +17,8 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { format, resolveConfig } from 'prettier';
 import { useBackend } from '../src/backend/select.js';
 import { loadMnist } from '../src/data/mnist.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/experiments/files.js';
@@ -228,10 +230,13 @@ const markdown =
   previous.includes(open) && previous.includes(close)
     ? `${previous.slice(0, previous.indexOf(open) + open.length)}\n${tablesMd}\n${previous.slice(previous.indexOf(close))}`
     : `# Cost as tasks grow\n\n${open}\n${tablesMd}\n${close}\n`;
-await writeFileAtomic(mdFile, markdown);
+// Laid out as the repository's Prettier would, so that format:check passes on the files in docs/.
+const config = (await resolveConfig(fileURLToPath(import.meta.url))) ?? {};
+await writeFileAtomic(mdFile, await format(markdown, { ...config, parser: 'markdown' }));
 
 const jsonFile = arg('json', 'docs/task-costs.json');
-await writeJsonAtomic(jsonFile, { command, setup, load: loadNote, strategies: results });
+const json = JSON.stringify({ command, setup, load: loadNote, strategies: results });
+await writeFileAtomic(jsonFile, await format(json, { ...config, parser: 'json' }));
 
 const taskLabels = Array.from({ length: tasks }, (_, t) => `T${t + 1}`);
 const charts: ReportChart[] = costs.map((c) =>
@@ -261,7 +266,7 @@ await writeFileAtomic(
     sections: [
       {
         heading: 'Each cost against the number of tasks learned',
-        text: 'One line per strategy; a line that climbs is a cost that grows with the number of tasks. Times are wall-clock on a shared machine: look at trends, not single points.',
+        text: "One line per strategy; a line that climbs is a cost that grows with the number of tasks. CPU time counts the process's own work; wall time also the time other processes had the core (a shared machine): read trends from the CPU-time charts.",
         charts,
         wide: true,
       },
