@@ -20,16 +20,31 @@ import {
   type Criterion,
 } from './table.js';
 
-/** One chart of the report: where it goes and the ECharts option that draws it (plain JSON). */
+/** One chart of a page: the section it goes in and the ECharts option that draws it (plain JSON). */
 export interface ReportChart {
   id: string;
-  section: 'matrix' | 'tasks' | 'bars' | 'grid';
+  /** The comparison report's sections are 'matrix', 'tasks' and 'bars'. */
+  section: string;
   title: string;
   height: number;
   option: EChartsOption;
 }
 
-const palette = ['#4477aa', '#ee6677', '#228833', '#ccbb44', '#66ccee', '#aa3377', '#bbbbbb', '#000000'];
+// Paul Tol's bright scheme, black, then four of his vibrant and muted colours: 12 lines apart.
+const palette = [
+  '#4477aa',
+  '#ee6677',
+  '#228833',
+  '#ccbb44',
+  '#66ccee',
+  '#aa3377',
+  '#bbbbbb',
+  '#000000',
+  '#ee7733',
+  '#009988',
+  '#882255',
+  '#999933',
+];
 const pct = (v: number) => Math.round(v * 1000) / 10;
 const short = (names: readonly string[]) => names.map((_, j) => `T${j + 1}`);
 
@@ -81,45 +96,72 @@ function matrixChart(m: MethodSummary, s: ComparisonSummary, index: number): Rep
   };
 }
 
-/** Task j's accuracy after each task is learned, one line per method. */
-function taskChart(s: ComparisonSummary, j: number): ReportChart {
-  const tasks = short(s.taskNames);
-  // The axis starts at the lowest value rounded down to 10, so that a few points of forgetting show.
-  const lowest = Math.min(...s.methods.flatMap((m) => m.accuracyMatrix.map((row) => 100 * row[j].mean)));
-  const rows = Math.ceil(s.methods.length / 4);
+/** A line chart: one line per series over the categories of the x axis, the legend below. */
+export interface LineChartSpec {
+  id: string;
+  section: string;
+  title: string;
+  x: { name: string; data: readonly string[] };
+  y: { name: string; min?: number; max?: number };
+  series: readonly { name: string; data: readonly (number | null)[] }[];
+}
+
+/**
+ * A line chart for a page, one line per series (a method, a strategy) in the report's colours.
+ *
+ * ```ts
+ * lineChart({ id: 'memory', section: 'costs', title: 'Memory kept', x: { name: 'task', data: ['T1', 'T2'] },
+ *   y: { name: 'MiB' }, series: [{ name: 'ewc', data: [5.4, 5.4] }] });
+ * ```
+ */
+export function lineChart(spec: LineChartSpec): ReportChart {
+  const rows = Math.ceil(spec.series.length / 4);
   return {
-    id: `task-${j}`,
-    section: 'tasks',
-    title: `${tasks[j]}: ${s.taskNames[j]}`,
+    id: spec.id,
+    section: spec.section,
+    title: spec.title,
     height: 300 + 22 * rows,
     option: {
       animation: false,
       color: palette,
-      title: { text: `${tasks[j]}: ${s.taskNames[j]}`, left: 'center', textStyle: { fontSize: 14 } },
+      title: { text: spec.title, left: 'center', textStyle: { fontSize: 14 } },
       tooltip: { trigger: 'axis' },
       legend: { bottom: 0, type: 'plain' },
       grid: { left: 50, right: 20, top: 40, bottom: 50 + 22 * rows },
       xAxis: {
         type: 'category',
-        data: tasks.map((t) => `after ${t}`),
-        name: 'tasks learned',
+        data: [...spec.x.data],
+        name: spec.x.name,
         nameLocation: 'middle',
         nameGap: 26,
       },
-      yAxis: {
-        type: 'value',
-        min: Math.max(0, Math.floor(lowest / 10) * 10),
-        max: 100,
-        name: 'accuracy (%)',
-      },
-      series: s.methods.map((m) => ({
+      yAxis: { type: 'value', min: spec.y.min, max: spec.y.max, name: spec.y.name },
+      series: spec.series.map((line) => ({
         type: 'line',
-        name: m.label,
-        data: m.accuracyMatrix.map((row) => pct(row[j].mean)),
+        name: line.name,
+        data: [...line.data],
         symbolSize: 7,
       })),
     },
   };
+}
+
+/** Task j's accuracy after each task is learned, one line per method. */
+function taskChart(s: ComparisonSummary, j: number): ReportChart {
+  const tasks = short(s.taskNames);
+  // The axis starts at the lowest value rounded down to 10, so that a few points of forgetting show.
+  const lowest = Math.min(...s.methods.flatMap((m) => m.accuracyMatrix.map((row) => 100 * row[j].mean)));
+  return lineChart({
+    id: `task-${j}`,
+    section: 'tasks',
+    title: `${tasks[j]}: ${s.taskNames[j]}`,
+    x: { name: 'tasks learned', data: tasks.map((t) => `after ${t}`) },
+    y: { name: 'accuracy (%)', min: Math.max(0, Math.floor(lowest / 10) * 10), max: 100 },
+    series: s.methods.map((m) => ({
+      name: m.label,
+      data: m.accuracyMatrix.map((row) => pct(row[j].mean)),
+    })),
+  });
 }
 
 /** How to show a criterion on an axis: bytes get a unit that fits the largest value. */
@@ -286,7 +328,8 @@ export function echartsBundle(): { code: string; version: string } {
   return echartsSource;
 }
 
-const escapeHtml = (text: string) =>
+/** Text made safe inside HTML elements and attribute values. */
+export const escapeHtml = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
@@ -386,36 +429,54 @@ export interface ReportOptions {
   runs?: readonly RunRecord[];
 }
 
+/** A section of a charts page: a heading, a line saying how to read it, and its charts in a grid. */
+export interface PageSection {
+  heading: string;
+  text: string;
+  charts: readonly ReportChart[];
+  /** Two charts a row instead of four. */
+  wide?: boolean;
+}
+
+/** What `chartsPage` lays out, top to bottom. */
+export interface ChartsPage {
+  title: string;
+  /** HTML under the title (the caller escapes what it writes). */
+  intro: string;
+  sections: readonly PageSection[];
+  /** HTML after the sections. */
+  outro?: string;
+}
+
 /**
- * The comparison as one self-contained HTML page: the table, the accuracy matrix of each method as a
- * heat map, each task's accuracy as tasks are added, and every row of the table as bars with ± std
- * whiskers. The plots are drawn by Apache ECharts, whose code is inlined, so the page opens offline.
+ * One self-contained HTML page of charts: the title, the intro, each section's charts in a grid. The
+ * plots are drawn by Apache ECharts, whose code is inlined, so the page opens offline.
+ *
+ * ```ts
+ * const html = chartsPage({ title: 'Costs', intro: '<p>20 tasks</p>', sections: [{ heading: 'Memory', text: '…', charts }] });
+ * ```
  */
-export function reportHtml(summary: ComparisonSummary, options: ReportOptions = {}): string {
-  const charts = reportCharts(summary);
-  const title = options.title ?? `unforget comparison: ${summary.scenario}`;
-  const section = (name: ReportChart['section'], heading: string, text: string, wide: boolean) =>
+export function chartsPage(page: ChartsPage): string {
+  const charts = page.sections.flatMap((s) => s.charts);
+  const section = ({ heading, text, charts: shown, wide }: PageSection) =>
     [
       `<h2>${escapeHtml(heading)}</h2>`,
       `<p class="note">${escapeHtml(text)}</p>`,
       `<div class="grid${wide ? ' wide' : ''}">`,
-      ...charts
-        .filter((c) => c.section === name)
-        .map(
-          (c) =>
-            `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`,
-        ),
+      ...shown.map(
+        (c) =>
+          `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`,
+      ),
       '</div>',
     ].join('\n');
   const echarts = echartsBundle();
-  const tasks = summary.taskNames.map((n, j) => `<li>T${j + 1}: ${escapeHtml(n)}</li>`).join('');
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="generator" content="unforget ${version}">
-<title>${escapeHtml(title)}</title>
+<title>${escapeHtml(page.title)}</title>
 <style>
 body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; }
@@ -431,18 +492,10 @@ footer { margin-top: 32px; color: #777; font-size: 12px; }
 </style>
 </head>
 <body>
-<h1>${escapeHtml(title)}</h1>
-<p class="note">${escapeHtml(comparisonTitle(summary))}</p>
-<ul class="note">${tasks}</ul>
-<h2>The table</h2>
-<p class="note">Criteria as rows, one column per method: mean ± standard deviation over seeds. Accuracies are on each task's test set.</p>
-${htmlTable(summary)}
-${[choiceNote(summary), ...(options.notes ?? [])].flatMap((n) => (n === null ? [] : [`<p class="note">${escapeHtml(n)}</p>`])).join('\n')}
-${summary.grids.length > 0 ? section('grid', 'Accuracy against each gridded option', gridText(summary), true) : ''}
-${section('matrix', 'Accuracy matrix of each method', 'Row "after Ti": accuracy on every task (column) once task i is learned; the mean over seeds, ± std below it. The cells above the diagonal are tasks not learned yet.', false)}
-${section('tasks', "Each task's accuracy as tasks are added", 'A line that drops after its task is the method forgetting that task.', true)}
-${section('bars', 'The table as bars', 'Bars are the mean over seeds; whiskers span ± one standard deviation.', false)}
-${runsTable(options.runs ?? [])}
+<h1>${escapeHtml(page.title)}</h1>
+${page.intro}
+${page.sections.map(section).join('\n')}
+${page.outro ?? ''}
 <footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
 <script>${echarts.code}</script>
 <script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>
@@ -450,4 +503,57 @@ ${runsTable(options.runs ?? [])}
 </body>
 </html>
 `;
+}
+
+/**
+ * The comparison as one self-contained HTML page: the table, the accuracy matrix of each method as a
+ * heat map, each task's accuracy as tasks are added, and every row of the table as bars with ± std
+ * whiskers. The plots are drawn by Apache ECharts, whose code is inlined, so the page opens offline.
+ */
+export function reportHtml(summary: ComparisonSummary, options: ReportOptions = {}): string {
+  const charts = reportCharts(summary);
+  const of = (name: string) => charts.filter((c) => c.section === name);
+  const tasks = summary.taskNames.map((n, j) => `<li>T${j + 1}: ${escapeHtml(n)}</li>`).join('');
+  return chartsPage({
+    title: options.title ?? `unforget comparison: ${summary.scenario}`,
+    intro: [
+      `<p class="note">${escapeHtml(comparisonTitle(summary))}</p>`,
+      `<ul class="note">${tasks}</ul>`,
+      '<h2>The table</h2>',
+      '<p class="note">Criteria as rows, one column per method: mean ± standard deviation over seeds. Accuracies are on each task\'s test set.</p>',
+      htmlTable(summary),
+      ...[choiceNote(summary), ...(options.notes ?? [])].flatMap((n) =>
+        n === null ? [] : [`<p class="note">${escapeHtml(n)}</p>`],
+      ),
+    ].join('\n'),
+    sections: [
+      ...(summary.grids.length > 0
+        ? [
+            {
+              heading: 'Accuracy against each gridded option',
+              text: gridText(summary),
+              charts: of('grid'),
+              wide: true,
+            },
+          ]
+        : []),
+      {
+        heading: 'Accuracy matrix of each method',
+        text: 'Row "after Ti": accuracy on every task (column) once task i is learned; the mean over seeds, ± std below it. The cells above the diagonal are tasks not learned yet.',
+        charts: of('matrix'),
+      },
+      {
+        heading: "Each task's accuracy as tasks are added",
+        text: 'A line that drops after its task is the method forgetting that task.',
+        charts: of('tasks'),
+        wide: true,
+      },
+      {
+        heading: 'The table as bars',
+        text: 'Bars are the mean over seeds; whiskers span ± one standard deviation.',
+        charts: of('bars'),
+      },
+    ],
+    outro: runsTable(options.runs ?? []),
+  });
 }

@@ -131,25 +131,26 @@ export function lwf(options: LwfOptions = {}): LwfStrategy {
     // Every old head (task setting), or the shared head as it was after the last task (its old classes).
     const old = learner.setting === 'task' ? Array.from({ length: task }, (_, t) => t) : [task - 1];
     const chunk = 512;
-    for (const t of old) {
-      const outputs = activeOutputs(learner.layout, t, task - 1);
-      const parts: tf.Tensor2D[] = [];
-      for (let start = 0; start < n; start += chunk) {
-        const count = Math.min(chunk, n - start);
-        parts.push(
-          tf.tidy(() => {
-            const x = tf.tensor(data.inputs.subarray(start * size, (start + count) * size), [
-              count,
-              ...data.shape.slice(1),
-            ]);
-            return learner.logits(x, t, task - 1);
-          }),
-        );
-      }
-      const logits = parts.length === 1 ? parts[0] : (tf.concat(parts, 0) as tf.Tensor2D);
-      if (parts.length > 1) tf.dispose(parts);
-      records.push({ task: t, outputs, logits });
+    // One pass of the trunk per chunk, every old head on its features (the features training compares
+    // the old heads on): the cost of recording grows with the heads' small products, not with a trunk
+    // pass per old task.
+    const parts: tf.Tensor2D[][] = old.map(() => []);
+    for (let start = 0; start < n; start += chunk) {
+      const count = Math.min(chunk, n - start);
+      tf.tidy(() => {
+        const x = tf.tensor(data.inputs.subarray(start * size, (start + count) * size), [
+          count,
+          ...data.shape.slice(1),
+        ]);
+        const features = learner.features(x, task);
+        old.forEach((t, k) => parts[k].push(tf.keep(learner.headLogits(features, t, task - 1))));
+      });
     }
+    old.forEach((t, k) => {
+      const logits = parts[k].length === 1 ? parts[k][0] : (tf.concat(parts[k], 0) as tf.Tensor2D);
+      if (parts[k].length > 1) tf.dispose(parts[k]);
+      records.push({ task: t, outputs: activeOutputs(learner.layout, t, task - 1), logits });
+    });
     soften();
   };
 

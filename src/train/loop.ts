@@ -31,6 +31,8 @@ export interface Progress {
   loss: number;
   /** Training examples per second over the phase so far. */
   examplesPerSecond: number;
+  /** Wall time of the last step (making the batch's tensor, the step, reading the loss back), in ms. */
+  stepMs: number;
 }
 
 export interface TrainOptions {
@@ -214,7 +216,8 @@ class TaskRun implements TaskContext {
             lastYield = performance.now();
           }
           this.steps++;
-          this.stepMs += performance.now() - stepStart;
+          const stepMs = performance.now() - stepStart;
+          this.stepMs += stepMs;
           const seconds = (performance.now() - started) / 1000;
           this.options.onProgress?.({
             task: this.task,
@@ -226,6 +229,7 @@ class TaskRun implements TaskContext {
             steps,
             loss: value,
             examplesPerSecond: ((step * batchSize + picked.length) / seconds) | 0,
+            stepMs,
           });
         }
       }
@@ -299,6 +303,8 @@ export interface LearnResult {
   readonly trainMs: number;
   readonly steps: number;
   readonly msPerStep: number;
+  /** Wall time of the strategy's work after training (EWC's Fisher, PackNet's pruning and retraining), in ms. */
+  readonly finishMs: number;
   /** True when the abort signal stopped training early (what was learned is kept). */
   readonly stopped: boolean;
 }
@@ -332,13 +338,14 @@ async function trainTask(
   random: Random,
   budget: Budget,
   options: TrainOptions,
-): Promise<{ run: TaskRun; ms: number }> {
+): Promise<{ run: TaskRun; ms: number; finishMs: number }> {
   const started = performance.now();
   const run = new TaskRun(learner, scenario, task, random, strategy, {
     ...options,
     batchSize: budget.batchSize,
   });
   const before = snapshot(learner);
+  let finishMs = 0;
   try {
     await strategy.prepareTask?.(run);
     const tasks = strategy.trainingTasks?.(run) ?? [task];
@@ -348,7 +355,9 @@ async function trainTask(
       iterations: budget.iterations ?? undefined,
       tasks,
     });
+    const finishing = performance.now();
     await strategy.finishTask?.(run);
+    finishMs = performance.now() - finishing;
   } catch (error) {
     // Whatever went wrong, the learner is left as it was after the last good task.
     try {
@@ -361,7 +370,7 @@ async function trainTask(
     tf.dispose(before);
   }
   learner.trainedTasks = task + 1;
-  return { run, ms: performance.now() - started };
+  return { run, ms: performance.now() - started, finishMs };
 }
 
 /** The label values of a new task: the ones given, or every label in its data. */
@@ -496,7 +505,7 @@ export async function learn(
   // Each task's own stream of random numbers, from the seed and its index: the same whether the learner
   // went on in memory or was saved and loaded in between.
   const random = seededRandom(budget.seed ^ Math.imul(index, 0x9e3779b1));
-  const { run, ms } = await trainTask(learner, scenario, index, strategy, random, budget, options);
+  const { run, ms, finishMs } = await trainTask(learner, scenario, index, strategy, random, budget, options);
   const accuracies = scenario.tasks
     .slice(0, index + 1)
     .map((t, j) => (exampleCount(t.test) === 0 ? null : taskAccuracy(learner, scenario, j, index)));
@@ -513,6 +522,7 @@ export async function learn(
     trainMs: ms,
     steps: run.steps,
     msPerStep: run.steps === 0 ? 0 : run.stepMs / run.steps,
+    finishMs,
     stopped: run.stopped,
   };
 }
