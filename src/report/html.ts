@@ -16,7 +16,16 @@ export interface ReportChart {
   option: EChartsOption;
 }
 
-const palette = ['#4477aa', '#ee6677', '#228833', '#ccbb44', '#66ccee', '#aa3377', '#bbbbbb', '#000000'];
+export const palette = [
+  '#4477aa',
+  '#ee6677',
+  '#228833',
+  '#ccbb44',
+  '#66ccee',
+  '#aa3377',
+  '#bbbbbb',
+  '#000000',
+];
 const pct = (v: number) => Math.round(v * 1000) / 10;
 const short = (names: readonly string[]) => names.map((_, j) => `T${j + 1}`);
 
@@ -194,7 +203,7 @@ export function echartsBundle(): { code: string; version: string } {
   return echartsSource;
 }
 
-const escapeHtml = (text: string) =>
+export const escapeHtml = (text: string): string =>
   text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] ?? c,
@@ -281,6 +290,61 @@ export interface ReportOptions {
   runs?: readonly RunRecord[];
 }
 
+/** A chart drawn in the page: the element's id and the ECharts option (plain JSON). */
+export interface PageChart {
+  id: string;
+  option: EChartsOption;
+}
+
+/** A `<div>` for a chart, sized and labelled. */
+export const chartDiv = (c: { id: string; height: number; title: string }): string =>
+  `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`;
+
+/**
+ * A self-contained HTML page around `body` (HTML): the report's style, and the charts drawn into their
+ * `<div>`s by Apache ECharts, whose code is inlined so that the page opens offline.
+ *
+ * ```ts
+ * htmlPage('My results', `<h1>My results</h1>${chartDiv({ id: 'c1', height: 300, title: 'ACC' })}`, [
+ *   { id: 'c1', option: { xAxis: { type: 'category', data: ['a'] }, yAxis: {}, series: [{ type: 'bar', data: [1] }] } },
+ * ]);
+ * ```
+ */
+export function htmlPage(title: string, body: string, charts: readonly PageChart[]): string {
+  const echarts = echartsBundle();
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="unforget ${version}">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; } h3 { font-size: 15px; margin-top: 20px; }
+.note { color: #555; margin: 4px 0 12px; }
+.answer { border-left: 3px solid #4477aa; padding: 2px 12px; margin: 8px 0 16px; }
+table.comparison { border-collapse: collapse; font-variant-numeric: tabular-nums; overflow-x: auto; display: block; }
+table.comparison th, table.comparison td { padding: 3px 8px; font-size: 13px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
+table.comparison tr.metrics td { border-top: 2px solid #999; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
+.grid.wide { grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); }
+.chart { border: 1px solid #eee; border-radius: 4px; }
+footer { margin-top: 32px; color: #777; font-size: 12px; }
+</style>
+</head>
+<body>
+${body}
+<footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
+<script>${echarts.code}</script>
+<script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>
+<script>${renderScript}</script>
+</body>
+</html>
+`;
+}
+
 /**
  * The comparison as one self-contained HTML page: the table, the accuracy matrix of each method as a
  * heat map, each task's accuracy as tasks are added, and every row of the table as bars with ± std
@@ -294,39 +358,11 @@ export function reportHtml(summary: ComparisonSummary, options: ReportOptions = 
       `<h2>${escapeHtml(heading)}</h2>`,
       `<p class="note">${escapeHtml(text)}</p>`,
       `<div class="grid${wide ? ' wide' : ''}">`,
-      ...charts
-        .filter((c) => c.section === name)
-        .map(
-          (c) =>
-            `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`,
-        ),
+      ...charts.filter((c) => c.section === name).map(chartDiv),
       '</div>',
     ].join('\n');
-  const echarts = echartsBundle();
   const tasks = summary.taskNames.map((n, j) => `<li>T${j + 1}: ${escapeHtml(n)}</li>`).join('');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="unforget ${version}">
-<title>${escapeHtml(title)}</title>
-<style>
-body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
-h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; }
-.note { color: #555; margin: 4px 0 12px; }
-table.comparison { border-collapse: collapse; font-variant-numeric: tabular-nums; overflow-x: auto; display: block; }
-table.comparison th, table.comparison td { padding: 3px 8px; font-size: 13px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
-table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
-table.comparison tr.metrics td { border-top: 2px solid #999; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
-.grid.wide { grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); }
-.chart { border: 1px solid #eee; border-radius: 4px; }
-footer { margin-top: 32px; color: #777; font-size: 12px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(title)}</h1>
+  const body = `<h1>${escapeHtml(title)}</h1>
 <p class="note">${escapeHtml(comparisonTitle(summary))}</p>
 <ul class="note">${tasks}</ul>
 <h2>The table</h2>
@@ -336,12 +372,6 @@ ${(options.notes ?? []).map((n) => `<p class="note">${escapeHtml(n)}</p>`).join(
 ${section('matrix', 'Accuracy matrix of each method', 'Row "after Ti": accuracy on every task (column) once task i is learned; the mean over seeds, ± std below it. The cells above the diagonal are tasks not learned yet.', false)}
 ${section('tasks', "Each task's accuracy as tasks are added", 'A line that drops after its task is the method forgetting that task.', true)}
 ${section('bars', 'The table as bars', 'Bars are the mean over seeds; whiskers span ± one standard deviation.', false)}
-${runsTable(options.runs ?? [])}
-<footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
-<script>${echarts.code}</script>
-<script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>
-<script>${renderScript}</script>
-</body>
-</html>
-`;
+${runsTable(options.runs ?? [])}`;
+  return htmlPage(title, body, charts);
 }
