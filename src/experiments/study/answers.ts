@@ -144,10 +144,14 @@ export function pruneAnswer(f: PruneFigures): string {
   const up = f.levels.filter((l) => effectKind(l.retrainedEffect) === 'up');
   if (kept >= 0) {
     const l = f.levels[kept];
+    const at = share(l.ratio);
     parts.push(
-      `With retraining, pruning up to ${share(l.ratio)} of the weights lost nothing we can tell ` +
-        `(at ${share(l.ratio)}: ${points(l.retrainedEffect.mean)} points ${intervalText(l.retrainedEffect)}).`,
+      `With retraining, pruning up to ${at} of the weights did not lower accuracy` +
+        (effectKind(l.retrainedEffect) === 'up'
+          ? `: at ${at} it was even ${points(l.retrainedEffect.mean)} points higher ${intervalText(l.retrainedEffect)}.`
+          : ` (at ${at}: ${points(l.retrainedEffect.mean)} points ${intervalText(l.retrainedEffect)}).`),
     );
+    const up = f.levels.filter((x) => x !== l && effectKind(x.retrainedEffect) === 'up');
     if (up.length > 0) {
       const best = up.reduce((a, b) => (b.retrainedEffect.mean > a.retrainedEffect.mean ? b : a));
       parts.push(
