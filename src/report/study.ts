@@ -6,13 +6,15 @@ import { points } from '../experiments/study/answers.js';
 import { chartDiv, escapeHtml, htmlPage, palette, type PageChart } from './html.js';
 
 const pct = (v: number) => Math.round(v * 1000) / 10;
+/** An accuracy bound drawn within the axis (an interval over few seeds can reach past 0 or 100%). */
+const clampPct = (v: number) => pct(Math.min(1, Math.max(0, v)));
 
 /**
  * One plot of the study as an ECharts option. Lines: the mean over seeds with its 95% interval as a
  * shaded band. Bars: a box per series and category spanning the 95% interval, the line in it the mean.
  */
 export function studyChartOption(plot: StudyPlot): EChartsOption {
-  const all = plot.series.flatMap((s) => s.values.map((v) => 100 * (v.low ?? v.mean)));
+  const all = plot.series.flatMap((s) => s.values.map((v) => clampPct(v.low ?? v.mean)));
   const lowest = Math.max(0, Math.floor(Math.min(...all) / 10) * 10);
   const base: EChartsOption = {
     animation: false,
@@ -20,7 +22,7 @@ export function studyChartOption(plot: StudyPlot): EChartsOption {
     title: { text: plot.title, left: 'center', textStyle: { fontSize: 14 } },
     tooltip: { trigger: plot.kind === 'line' ? 'axis' : 'item' },
     legend: { bottom: 0, data: plot.series.map((s) => s.name) },
-    grid: { left: 50, right: 20, top: 40, bottom: 70 },
+    grid: { left: 60, right: 20, top: 40, bottom: 70 },
     xAxis: {
       type: 'category',
       data: plot.x.categories,
@@ -28,9 +30,9 @@ export function studyChartOption(plot: StudyPlot): EChartsOption {
       nameLocation: 'middle',
       nameGap: 26,
     },
-    yAxis: { type: 'value', min: lowest, max: 100, name: plot.y.name },
+    yAxis: { type: 'value', min: lowest, max: 100, name: plot.y.name, nameLocation: 'middle', nameGap: 40 },
   };
-  const bounds = (v: Interval) => [pct(v.low ?? v.mean), pct(v.high ?? v.mean)];
+  const bounds = (v: Interval) => [clampPct(v.low ?? v.mean), clampPct(v.high ?? v.mean)];
   if (plot.kind === 'bar') {
     return {
       ...base,
