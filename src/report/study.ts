@@ -104,12 +104,11 @@ export function studyHtml(file: StudyFile): string {
       `<h2 id="${q.name}">${i + 1}. ${escapeHtml(q.name)}: ${escapeHtml(q.asks)}</h2>`,
       `<p class="note">${escapeHtml(q.setup)}</p>`,
     ];
-    if (q.note) lines.push(`<p class="note">${escapeHtml(q.note)}</p>`);
     if (q.status === 'skipped' || q.status === 'not run') {
       lines.push(
         `<p class="answer">Not answered: ${escapeHtml(q.note ?? 'none of its runs has finished yet')}.</p>`,
       );
-    }
+    } else if (q.note) lines.push(`<p class="note">${escapeHtml(q.note)}</p>`);
     for (const part of q.parts) {
       lines.push(
         `<h3>${escapeHtml(part.label)} (seeds ${part.seeds.join(', ')})</h3>`,
