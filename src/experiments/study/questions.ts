@@ -200,7 +200,7 @@ const prune: Question = {
   needs: [],
   setup: (ctx) =>
     `A network learns one 10-class task (MNIST, the first task of permuted MNIST) and PackNet then prunes the given fraction of its weights by magnitude, with one epoch of retraining the rest and without, against the same network unpruned (fine-tuning alone), on the same ${ctx.seeds.length} seeds. ` +
-    'The plot shows the task’s accuracy against the fraction pruned; the effects are pruned − unpruned at each fraction, paired by seed.',
+    'The plot shows the task’s accuracy against the fraction pruned; the effects are pruned − unpruned at each fraction, paired by seed (the retrained network has had one epoch of training more than the unpruned one, as in the paper).',
   parts: (ctx) => [
     {
       label: 'MNIST (one 10-class task)',
