@@ -190,7 +190,11 @@ export async function planStudy(options: StudyOptions = {}): Promise<StudyPlan> 
       );
       return { question, missing: null, specs };
     });
-  return { options: resolved, context, questions: planned, runs: [...byId.values()] };
+  // Seed by seed (every arm with the first seed, then the second, …), so that a study stopped half-way
+  // has whole seeds to pair; within a seed, in question order.
+  const seedIndex = (spec: RunSpec) => resolved.seeds.indexOf(spec.seed);
+  const runs = [...byId.values()].sort((a, b) => seedIndex(a) - seedIndex(b));
+  return { options: resolved, context, questions: planned, runs };
 }
 
 function describeBudget(o: StudyPlan['options']): string {

@@ -29,6 +29,11 @@ test('a small study runs end to end, writes study.json and study.html, and resum
     // prune: unpruned + 2 fractions × (retrained, not); mask: piggyback, finetune, featureExtraction; × 2 seeds.
     assert.equal(first.runs.ran, 16);
     assert.equal(first.runs.failed.length, 0);
+    assert.deepEqual(
+      first.runs.runs.map((r) => r.seed),
+      [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+      'seed by seed',
+    );
     const files = (await readdir(join(out, 'runs'))).filter((f) => f.endsWith('.json')).sort();
     assert.equal(files.length, 16);
     assert.ok(
