@@ -4,6 +4,7 @@ import { fashionMnistFolder } from '../../data/idx.js';
 import { OptionError } from '../../errors.js';
 import type { BackboneSpec } from '../../model/backbones.js';
 import { studyHtml } from '../../report/study.js';
+import { backboneText, budgetText } from '../../report/summary.js';
 import { strategyEntry } from '../../strategies/index.js';
 import { runSpecs, type CompareOptions, type RunsOutcome } from '../compare.js';
 import { writeFileAtomic, writeJsonAtomic } from '../files.js';
@@ -197,12 +198,6 @@ export async function planStudy(options: StudyOptions = {}): Promise<StudyPlan> 
   return { options: resolved, context, questions: planned, runs };
 }
 
-function describeBudget(o: StudyPlan['options']): string {
-  const steps =
-    o.iterations === undefined ? `${o.epochs} epoch${o.epochs === 1 ? '' : 's'}` : `${o.iterations} steps`;
-  return `${steps} per task, batch ${o.batchSize}`;
-}
-
 /**
  * Each question's figures and answer from the finished runs (`records`, any order; missing runs leave
  * a part with fewer seeds, or none). Pure: the same records give the same file, but for `writtenAt`.
@@ -244,17 +239,17 @@ export function analyseStudy(plan: StudyPlan, records: readonly RunRecord[]): St
       runs: specs.flatMap((arms) => Object.values(arms).flatMap((s) => s.map((x) => x.id))),
     };
   });
-  const b = o.backbone;
   return {
     format: 'unforget-study',
     formatVersion: 1,
     setup: {
       seeds: [...o.seeds],
-      budget: describeBudget(o),
-      backbone:
-        b.kind === 'mlp'
-          ? `mlp ${(b.hidden ?? [400, 400]).join('-')}`
-          : `cnn ${(b.filters ?? [32, 64]).join('-')}`,
+      budget: budgetText({
+        epochs: o.iterations === undefined ? o.epochs : null,
+        iterations: o.iterations ?? null,
+        batchSize: o.batchSize,
+      }),
+      backbone: backboneText(o.backbone),
       fashion: o.fashion,
       data: o.data ?? null,
       ratios: [...o.ratios],
