@@ -92,7 +92,7 @@ export function studyText(outcome: StudyOutcome): string {
   const lines: string[] = [];
   outcome.file.questions.forEach((q, i) => {
     lines.push(`${i + 1}. ${q.name}: ${q.asks}`);
-    if (q.note) lines.push(`   (${q.note})`);
+    if (q.note) lines.push(`   Note: ${q.note}`);
     if (q.parts.length === 0) lines.push(`   not answered (${q.status})`);
     for (const part of q.parts) {
       lines.push(`   ${part.label}, seeds ${part.seeds.join(', ')}:`);

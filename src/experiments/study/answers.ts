@@ -141,7 +141,6 @@ export function pruneAnswer(f: PruneFigures): string {
   // The fractions up to which retrained pruning did not lower accuracy (every smaller one too).
   let kept = -1;
   while (kept + 1 < f.levels.length && effectKind(f.levels[kept + 1].retrainedEffect) !== 'down') kept++;
-  const up = f.levels.filter((l) => effectKind(l.retrainedEffect) === 'up');
   if (kept >= 0) {
     const l = f.levels[kept];
     const at = share(l.ratio);

@@ -274,7 +274,7 @@ const mask: Question = {
   asks: 'Piggyback claims that only choosing weights (a binary mask over a frozen network) beats training the whole network: does it?',
   needs: [],
   setup: (ctx) =>
-    `A network learns an old task, then a new one from that trunk in three ways: a learned binary mask over the frozen trunk and a new head (Piggyback), fine-tuning every weight, or a new head on frozen features; ${ctx.fashion ? 'MNIST → Fashion-MNIST and Fashion-MNIST → MNIST' : 'digits 0–4 → digits 5–9 (Fashion-MNIST is not installed)'}, on the same ${ctx.seeds.length} seeds. ` +
+    `A network learns an old task, then a new one from that trunk in three ways: a learned binary mask over the frozen trunk and a new head (Piggyback), fine-tuning every weight, or a new head on frozen features; ${ctx.fashion ? 'MNIST → Fashion-MNIST and Fashion-MNIST → MNIST' : 'digits 0–4 → digits 5–9 (without Fashion-MNIST)'}, on the same ${ctx.seeds.length} seeds. ` +
     'The plot shows the accuracy on the new and on the old task at the end; the effects are mask − fine-tuning and mask − feature extraction on the new task, paired by seed.',
   parts(ctx) {
     const directions = ctx.fashion

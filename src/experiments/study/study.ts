@@ -227,7 +227,7 @@ export function analyseStudy(plan: StudyPlan, records: readonly RunRecord[]): St
     const status = results.length === 0 ? 'not run' : complete ? 'answered' : 'partial';
     const note = [
       question.name !== 'prune' && !plan.context.fashion
-        ? 'Fashion-MNIST was not used (not installed, or left out): MNIST only.'
+        ? 'Fashion-MNIST was not used (not installed, or left out), so this is MNIST only.'
         : null,
       status === 'partial' ? 'Some runs are missing: the figures use the seeds every arm finished.' : null,
     ].filter((n): n is string => n !== null);
