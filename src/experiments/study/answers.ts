@@ -16,6 +16,21 @@ export function effectKind(e: Interval): EffectKind {
   return 'unclear';
 }
 
+/**
+ * An effect the interval cannot tell from zero although its mean is a point or more: too few seeds
+ * (or too noisy runs) to say, which is not the same as no difference.
+ */
+export function tooWideToTell(e: Interval): boolean {
+  return effectKind(e) === 'unclear' && Math.abs(e.mean) >= 0.01;
+}
+
+/** The verdict for an effect the interval cannot tell from zero: too wide to tell, or none at all. */
+function unclearVerdict(e: Interval, none: string): string {
+  return tooWideToTell(e)
+    ? `So the mean moved by ${points(e.mean)} points but the interval is too wide to tell with ${seeds(e.n)}; run more seeds.`
+    : none;
+}
+
 /** A difference in points, signed with a true minus: 0.012 → '1.2', -0.001 → '−0.1'. */
 export function points(v: number): string {
   const text = (100 * v).toFixed(1);
@@ -73,8 +88,10 @@ export function releasedAnswer(f: ReleasedFigures): string {
   const verdict = {
     up: 'So what the released weights had learned is worth keeping: the next task starts from it rather than from nothing.',
     down: "So setting them to zero, as the paper does, is the better start: the old values get in the new task's way more than they help it.",
-    unclear:
+    unclear: unclearVerdict(
+      f.effect,
       'So at this budget it does not matter where released weights start: zeroing them, as the paper does, costs nothing, and neither does keeping them.',
+    ),
     single: 'One seed cannot tell a real difference from noise; run more seeds.',
   }[effectKind(f.effect)];
   return `${sentence(first)} ${means}. ${verdict}`;
@@ -109,7 +126,10 @@ export function pickAnswer(f: PickFigures): string {
   const verdict = {
     up: 'Choosing among the old weights helps, as CPG and WSN argue.',
     down: 'Using all of them, as PackNet does, was the better choice here.',
-    unclear: 'Using all of them, as PackNet does, loses nothing we can measure at this size.',
+    unclear: unclearVerdict(
+      last,
+      'Using all of them, as PackNet does, loses nothing we can measure at this size.',
+    ),
     single: 'One seed cannot tell a real difference from noise; run more seeds.',
   }[effectKind(last)];
   return `${sentence(first)} ${means}.${trend} ${verdict}`;
@@ -219,8 +239,9 @@ export function maskAnswer(f: MaskFigures): string {
   const verdict = {
     up: "Piggyback's claim, that choosing weights beats training them, holds here.",
     down: "Piggyback's claim, that choosing weights beats training them, does not hold here at this budget.",
-    unclear:
-      "Piggyback's claim that choosing weights beats training them is not borne out, but choosing did as well as training every weight.",
+    unclear: tooWideToTell(f.vsFinetune)
+      ? `Piggyback's claim that choosing weights beats training them is not borne out: the mask was ${points(Math.abs(f.vsFinetune.mean))} points ${f.vsFinetune.mean < 0 ? 'lower' : 'higher'} on average, but ${seeds(f.vsFinetune.n)} are too few to tell; run more seeds.`
+      : "Piggyback's claim that choosing weights beats training them is not borne out, but choosing did as well as training every weight.",
     single: 'One seed cannot tell a real difference from noise; run more seeds.',
   }[effectKind(f.vsFinetune)];
   return (

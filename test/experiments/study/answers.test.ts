@@ -51,6 +51,13 @@ test('released: the answer says raised, lowered or no difference as the numbers 
     /made no difference we can tell to the mean accuracy .*: −0\.1 points \(95% interval −0\.6 to 0\.4, 5 seeds\)/,
   );
   assert.match(none, /does not matter where released weights start/);
+  const wide = releasedAnswer({ ...figures, effect: iv(0.02, -0.005, 0.045) });
+  assert.match(wide, /made no difference we can tell .*: 2\.0 points/);
+  assert.match(
+    wide,
+    /the mean moved by 2\.0 points but the interval is too wide to tell with 5 seeds; run more seeds/,
+  );
+  assert.doesNotMatch(wide, /does not matter/);
   const one = releasedAnswer({ ...figures, effect: iv(0.02, null, null, 1) });
   assert.match(one, /changed .* by 2\.0 points on the one seed run \(one seed, so no interval\)/);
   assert.notEqual(up, down);
@@ -175,4 +182,18 @@ test('mask: the answer compares the mask with fine-tuning and feature extraction
   assert.match(beats, /holds here/);
   const tie = maskAnswer({ ...figures, vsFinetune: iv(0.0, -0.01, 0.01), vsFeatures: iv(0.05, 0.03, 0.07) });
   assert.match(tie, /is not borne out, but choosing did as well as training every weight/);
+  const wide = maskAnswer({
+    ...figures,
+    vsFinetune: iv(-0.046, -0.103, 0.011, 3),
+    vsFeatures: iv(0.05, 0.03, 0.07),
+  });
+  assert.match(
+    wide,
+    /could not be told apart from fine-tuning \(−4\.6 points, 95% interval −10\.3 to 1\.1, 3 seeds\)/,
+  );
+  assert.match(
+    wide,
+    /is not borne out: the mask was 4\.6 points lower on average, but 3 seeds are too few to tell/,
+  );
+  assert.doesNotMatch(wide, /did as well/);
 });
