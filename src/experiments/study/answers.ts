@@ -84,7 +84,7 @@ export function releasedAnswer(f: ReleasedFigures): string {
     `the mean accuracy over the ${f.tasks} tasks of ${f.scenario}`,
     f.effect,
   );
-  const means = `(zero: ${percent(f.zero.mean)}, keep: ${percent(f.keep.mean)})`;
+  const means = `zero gave ${percent(f.zero.mean)}, keep ${percent(f.keep.mean)}`;
   const verdict = {
     up: 'So what the released weights had learned is worth keeping: the next task starts from it rather than from nothing.',
     down: "So setting them to zero, as the paper does, is the better start: the old values get in the new task's way more than they help it.",
@@ -94,7 +94,7 @@ export function releasedAnswer(f: ReleasedFigures): string {
     ),
     single: 'One seed cannot tell a real difference from noise; run more seeds.',
   }[effectKind(f.effect)];
-  return `${sentence(first)} ${means}. ${verdict}`;
+  return `${sentence(first)}; ${means}. ${verdict}`;
 }
 
 /** Question 2's figures: PackNet with and without picking, ACC after each task (both, and pick − no pick). */
@@ -115,7 +115,7 @@ export function pickAnswer(f: PickFigures): string {
     `the mean accuracy over the ${T} tasks of ${f.scenario}`,
     last,
   );
-  const means = `(all: ${percent(f.withoutPick[T - 1].mean)}, picked: ${percent(f.withPick[T - 1].mean)})`;
+  const means = `all gave ${percent(f.withoutPick[T - 1].mean)}, picked ${percent(f.withPick[T - 1].mean)}`;
   let trend = '';
   if (T > 2) {
     const early = f.effects[1].mean;
@@ -132,7 +132,7 @@ export function pickAnswer(f: PickFigures): string {
     ),
     single: 'One seed cannot tell a real difference from noise; run more seeds.',
   }[effectKind(last)];
-  return `${sentence(first)} ${means}.${trend} ${verdict}`;
+  return `${sentence(first)}; ${means}.${trend} ${verdict}`;
 }
 
 /** Question 3's figures at one fraction pruned. */
