@@ -68,6 +68,9 @@ export { inferTask, taskInferences, type InferredTasks, type TaskInference } fro
 
 export {
   compare,
+  runSpecs,
+  type RunsOutcome,
+  type RunsSteps,
   type CompareOptions,
   type CompareHooks,
   type ComparisonOutcome,
@@ -116,6 +119,29 @@ export {
 } from './report/table.js';
 export { reportHtml, reportCharts, type ReportChart, type ReportOptions } from './report/html.js';
 export { writeReport, readComparison } from './report/write.js';
+export { htmlPage, type PageChart } from './report/html.js';
+export { studyHtml, studyChartOption } from './report/study.js';
+export {
+  study,
+  planStudy,
+  analyseStudy,
+  type StudyOptions,
+  type StudyRun,
+  type StudyOutcome,
+  type StudyPlan,
+  type StudyFile,
+  type QuestionResult,
+} from './experiments/study/study.js';
+export {
+  questions,
+  questionNames,
+  type QuestionName,
+  type PartResult,
+  type StudyEffect,
+  type StudyPlot,
+} from './experiments/study/questions.js';
+export { meanInterval, pairedInterval, tQuantile975, type Interval } from './experiments/study/interval.js';
+export { effectKind, effectSentence, type EffectKind } from './experiments/study/answers.js';
 
 export * from './errors.js';
 export { version } from './version.js';

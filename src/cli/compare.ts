@@ -26,7 +26,7 @@ import {
 import type { Progress } from '../train/loop.js';
 
 /** `--seeds 3` is seeds 0, 1, 2; `--seeds 1,5,9` is those seeds. */
-function seedList(value: string): number[] {
+export function seedList(value: string): number[] {
   if (!value.includes(',')) {
     const n = Number(value);
     if (!Number.isInteger(n) || n < 1) {
@@ -190,7 +190,7 @@ export function compareCommand(): Command {
 }
 
 /** Progress on stderr: runs done / total, and one bar per worker with its run's progress. */
-function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): void; stop(): void } {
+export function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): void; stop(): void } {
   const draw = enabled && process.stderr.isTTY === true;
   const multi = draw
     ? new cliProgress.MultiBar(

@@ -11,6 +11,7 @@ import { predictCommand } from './predict.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
+import { studyCommand } from './study.js';
 
 const program = new Command('unforget')
   .description('Teach one neural network many tasks without forgetting the old ones (TensorFlow.js).')
@@ -19,6 +20,7 @@ const program = new Command('unforget')
 program.addCommand(runCommand());
 program.addCommand(compareCommand());
 program.addCommand(reportCommand());
+program.addCommand(studyCommand());
 program.addCommand(serveCommand());
 program.addCommand(learnCommand());
 program.addCommand(evalCommand());

@@ -40,7 +40,8 @@ export interface CompareOptions {
   hooks?: CompareHooks;
 }
 
-export interface ComparisonOutcome {
+/** What running a list of specs gave: the finished records and what happened to the rest. */
+export interface RunsOutcome {
   folder: string;
   runs: RunSpec[];
   /** The finished runs, in plan order (skipped ones read from the folder, and those done now). */
@@ -50,9 +51,20 @@ export interface ComparisonOutcome {
   /** Runs finished by this call. */
   ran: number;
   failed: { spec: RunSpec; error: Error }[];
-  /** True when the signal stopped the comparison before every run was done. */
+  /** True when the signal stopped the runs before every one was done. */
   stopped: boolean;
+}
+
+export interface ComparisonOutcome extends RunsOutcome {
   csvPath: string;
+}
+
+/** What a caller of `runSpecs` writes beside the runs (compare: its plan file and CSV). */
+export interface RunsSteps {
+  /** Once the folder is read and agrees with the plan, before the first run starts. */
+  ready?(): Promise<void>;
+  /** The finished records in plan order, after each run is saved and once at the end. */
+  records?(records: RunRecord[]): Promise<void>;
 }
 
 /** What `comparison.json` holds: the plan, so `report` can order the methods and title the page. */
@@ -79,13 +91,51 @@ export interface ComparisonFile {
 export async function compare(options: ComparisonOptions, run: CompareOptions): Promise<ComparisonOutcome> {
   const strategies = options.strategies.map((s) => strategyEntry(s).name);
   const runs = planRuns({ ...options, strategies });
+  const file: ComparisonFile = {
+    format: 'unforget-comparison',
+    options: { ...options, strategies },
+    runs: runs.map((r) => r.id),
+  };
+  const csvPath = join(run.folder, 'comparison.csv');
+  let csvWrite = Promise.resolve();
+  const outcome = await runSpecs(runs, run, {
+    ready: () => writeJsonAtomic(join(run.folder, 'comparison.json'), file),
+    records(records) {
+      csvWrite = csvWrite.then(() => writeFileAtomic(csvPath, comparisonCsv(records, { choose: options.choose })));
+      return csvWrite;
+    },
+  });
+  return { ...outcome, csvPath };
+}
+
+/**
+ * Runs the planned `runs` (each with its own `id`) and saves each run's record in `run.folder` as soon
+ * as it finishes: the one place the library executes a list of specs (compare and study call it).
+ * Runs whose record is already there, whole and complete, are not redone, so an interrupted call
+ * resumes where it stopped; a half-written or unfinished record is redone; a record of a different
+ * spec under the same id is an error. One call per folder at a time (a lock file).
+ *
+ * ```ts
+ * const specs = planRuns({ scenario: 'mnist-transfer', setting: 'task', strategies: ['finetune'],
+ *   seeds: [0, 1], backbone: { kind: 'mlp' }, epochs: 1, batchSize: 128 });
+ * const out = await runSpecs(specs, { folder: 'results/mine', workers: 2 });
+ * out.records.length; // 2
+ * ```
+ */
+export async function runSpecs(
+  runs: RunSpec[],
+  run: CompareOptions,
+  steps: RunsSteps = {},
+): Promise<RunsOutcome> {
   const workers = run.workers ?? 2;
   if (!Number.isInteger(workers) || workers < 0) {
     throw new OptionError(`workers must be a whole number ≥ 0; got ${workers}`);
   }
+  const repeated = runs.find((r, i) => runs.findIndex((x) => x.id === r.id) !== i);
+  if (repeated) throw new OptionError(`run ${repeated.id} is planned twice; give each run its own id`);
   const { folder, hooks = {} } = run;
   await mkdir(folder, { recursive: true });
-  // One comparison per folder at a time: a second one would redo the same runs and overwrite the plan.
+  // One call per folder at a time: a second one would redo the same runs and overwrite the plan.
   const lock = await takeLock(join(folder, lockName), `the results folder ${folder}`);
   try {
     if (lock.tookOverFrom !== undefined) {
@@ -95,11 +145,9 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
     }
     const removed = await removeLeftovers(folder);
     if (removed.length > 0) {
-      hooks.onNote?.(
-        `removed ${removed.length} temporary file(s) an interrupted comparison left in ${folder}`,
-      );
+      hooks.onNote?.(`removed ${removed.length} temporary file(s) an interrupted run left in ${folder}`);
     }
-    return await compareLocked(options, run, runs, strategies, workers);
+    return await runLocked(runs, run, steps, workers);
   } finally {
     await lock.release();
   }
@@ -108,13 +156,12 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
 /** The lock file a comparison holds in its results folder. */
 export const lockName = '.unforget.lock';
 
-async function compareLocked(
-  options: ComparisonOptions,
-  run: CompareOptions,
+async function runLocked(
   runs: RunSpec[],
-  strategies: string[],
+  run: CompareOptions,
+  steps: RunsSteps,
   workers: number,
-): Promise<ComparisonOutcome> {
+): Promise<RunsOutcome> {
   const { folder, hooks = {} } = run;
 
   const records = new Map<string, RunRecord>();
@@ -138,22 +185,9 @@ async function compareLocked(
   }
   const skipped = records.size;
   hooks.onPlan?.({ runs, done: runs.filter((r) => records.has(r.id)), redo });
-  const file: ComparisonFile = {
-    format: 'unforget-comparison',
-    options: { ...options, strategies },
-    runs: runs.map((r) => r.id),
-  };
-  await writeJsonAtomic(join(folder, 'comparison.json'), file);
-
-  const csvPath = join(folder, 'comparison.csv');
+  await steps.ready?.();
   const inOrder = () => runs.flatMap((r) => records.get(r.id) ?? []);
-  let csvWrite = Promise.resolve();
-  const writeCsv = () => {
-    csvWrite = csvWrite.then(() =>
-      writeFileAtomic(csvPath, comparisonCsv(inOrder(), { choose: options.choose })),
-    );
-    return csvWrite;
-  };
+  const writeRecords = () => steps.records?.(inOrder()) ?? Promise.resolve();
 
   const failed: { spec: RunSpec; error: Error }[] = [];
   const signal = run.signal ?? new AbortController().signal;
@@ -180,7 +214,7 @@ async function compareLocked(
           const path = await saveRun(folder, record);
           records.set(current.id, record);
           ran++;
-          await writeCsv();
+          await writeRecords();
           outcome = { status: 'done', record, path };
         }
       } catch (error) {
@@ -198,7 +232,7 @@ async function compareLocked(
     removeStopFile();
     process.off('exit', removeStopFile);
   }
-  await writeCsv();
+  await writeRecords();
   const finished = inOrder();
   return {
     folder,
@@ -208,6 +242,5 @@ async function compareLocked(
     ran,
     failed,
     stopped: signal.aborted && finished.length < runs.length,
-    csvPath,
   };
 }

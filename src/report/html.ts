@@ -31,7 +31,7 @@ export interface ReportChart {
 }
 
 // Paul Tol's bright scheme, black, then four of his vibrant and muted colours: 12 lines apart.
-const palette = [
+export const palette = [
   '#4477aa',
   '#ee6677',
   '#228833',
@@ -429,6 +429,61 @@ export interface ReportOptions {
   runs?: readonly RunRecord[];
 }
 
+/** A chart drawn in the page: the element's id and the ECharts option (plain JSON). */
+export interface PageChart {
+  id: string;
+  option: EChartsOption;
+}
+
+/** A `<div>` for a chart, sized and labelled. */
+export const chartDiv = (c: { id: string; height: number; title: string }): string =>
+  `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`;
+
+/**
+ * A self-contained HTML page around `body` (HTML): the report's style, and the charts drawn into their
+ * `<div>`s by Apache ECharts, whose code is inlined so that the page opens offline.
+ *
+ * ```ts
+ * htmlPage('My results', `<h1>My results</h1>${chartDiv({ id: 'c1', height: 300, title: 'ACC' })}`, [
+ *   { id: 'c1', option: { xAxis: { type: 'category', data: ['a'] }, yAxis: {}, series: [{ type: 'bar', data: [1] }] } },
+ * ]);
+ * ```
+ */
+export function htmlPage(title: string, body: string, charts: readonly PageChart[]): string {
+  const echarts = echartsBundle();
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="unforget ${version}">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
+h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; } h3 { font-size: 15px; margin-top: 20px; }
+.note { color: #555; margin: 4px 0 12px; }
+.answer { border-left: 3px solid #4477aa; padding: 2px 12px; margin: 8px 0 16px; }
+table.comparison { border-collapse: collapse; font-variant-numeric: tabular-nums; overflow-x: auto; display: block; }
+table.comparison th, table.comparison td { padding: 3px 8px; font-size: 13px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
+table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
+table.comparison tr.metrics td { border-top: 2px solid #999; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
+.grid.wide { grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); }
+.chart { border: 1px solid #eee; border-radius: 4px; }
+footer { margin-top: 32px; color: #777; font-size: 12px; }
+</style>
+</head>
+<body>
+${body}
+<footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
+<script>${echarts.code}</script>
+<script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>
+<script>${renderScript}</script>
+</body>
+</html>
+`;
+}
+
 /** A section of a charts page: a heading, a line saying how to read it, and its charts in a grid. */
 export interface PageSection {
   heading: string;
@@ -449,60 +504,33 @@ export interface ChartsPage {
 }
 
 /**
- * One self-contained HTML page of charts: the title, the intro, each section's charts in a grid. The
- * plots are drawn by Apache ECharts, whose code is inlined, so the page opens offline.
+ * One self-contained HTML page of charts (`htmlPage`): the title, the intro, each section's charts in a
+ * grid.
  *
  * ```ts
  * const html = chartsPage({ title: 'Costs', intro: '<p>20 tasks</p>', sections: [{ heading: 'Memory', text: '…', charts }] });
  * ```
  */
 export function chartsPage(page: ChartsPage): string {
-  const charts = page.sections.flatMap((s) => s.charts);
   const section = ({ heading, text, charts: shown, wide }: PageSection) =>
     [
       `<h2>${escapeHtml(heading)}</h2>`,
       `<p class="note">${escapeHtml(text)}</p>`,
       `<div class="grid${wide ? ' wide' : ''}">`,
-      ...shown.map(
-        (c) =>
-          `<div class="chart" id="${c.id}" style="height:${c.height}px" aria-label="${escapeHtml(c.title)}"></div>`,
-      ),
+      ...shown.map(chartDiv),
       '</div>',
     ].join('\n');
-  const echarts = echartsBundle();
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="unforget ${version}">
-<title>${escapeHtml(page.title)}</title>
-<style>
-body { font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', sans-serif; margin: 24px auto; max-width: 1200px; padding: 0 16px; color: #222; }
-h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin-top: 32px; }
-.note { color: #555; margin: 4px 0 12px; }
-table.comparison { border-collapse: collapse; font-variant-numeric: tabular-nums; overflow-x: auto; display: block; }
-table.comparison th, table.comparison td { padding: 3px 8px; font-size: 13px; border-bottom: 1px solid #ddd; text-align: right; white-space: nowrap; }
-table.comparison th:first-child, table.comparison td:first-child { text-align: left; }
-table.comparison tr.metrics td { border-top: 2px solid #999; }
-.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 12px; }
-.grid.wide { grid-template-columns: repeat(auto-fill, minmax(540px, 1fr)); }
-.chart { border: 1px solid #eee; border-radius: 4px; }
-footer { margin-top: 32px; color: #777; font-size: 12px; }
-</style>
-</head>
-<body>
-<h1>${escapeHtml(page.title)}</h1>
-${page.intro}
-${page.sections.map(section).join('\n')}
-${page.outro ?? ''}
-<footer>Made by unforget ${version}; plots by Apache ECharts ${escapeHtml(echarts.version)} (Apache-2.0), inlined below.</footer>
-<script>${echarts.code}</script>
-<script type="application/json" id="unforget-charts">${scriptJson(charts.map(({ id, option }) => ({ id, option })))}</script>
-<script>${renderScript}</script>
-</body>
-</html>
-`;
+  const body = [
+    `<h1>${escapeHtml(page.title)}</h1>`,
+    page.intro,
+    ...page.sections.map(section),
+    page.outro ?? '',
+  ].join('\n');
+  return htmlPage(
+    page.title,
+    body,
+    page.sections.flatMap((s) => s.charts),
+  );
 }
 
 /**

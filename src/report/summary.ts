@@ -127,15 +127,19 @@ function maybeStat(values: readonly (number | null)[]): Stat | null {
   return values.some((v) => v === null) ? null : stat(values as number[]);
 }
 
-function describeBackbone(r: RunRecord): string {
-  const b = r.spec.backbone;
+/** A network in a few words: 'mlp 400-400', 'cnn 32-64, dense 128'. */
+export function backboneText(b: RunRecord['spec']['backbone']): string {
   return b.kind === 'mlp'
     ? `mlp ${(b.hidden ?? [400, 400]).join('-')}`
     : `cnn ${(b.filters ?? [32, 64]).join('-')}, dense ${b.dense ?? 128}`;
 }
 
-function describeBudget(r: RunRecord): string {
-  const t = r.result.training;
+/** A training budget in a few words: '2 epochs per task, batch 128', '500 steps per task, batch 64'. */
+export function budgetText(t: {
+  epochs: number | null;
+  iterations: number | null;
+  batchSize: number;
+}): string {
   const steps =
     t.iterations === null ? `${t.epochs} epoch${t.epochs === 1 ? '' : 's'}` : `${t.iterations} steps`;
   return `${steps} per task, batch ${t.batchSize}`;
@@ -204,6 +208,9 @@ function gridSummaries(methods: readonly MethodSummary[], chosen: ReadonlySet<st
     ];
   });
 }
+
+const describeBackbone = (r: RunRecord) => backboneText(r.spec.backbone);
+const describeBudget = (r: RunRecord) => budgetText(r.result.training);
 
 /**
  * Groups finished runs by strategy and grid point (strategies in the order of `order`, then of first

@@ -28,6 +28,10 @@ export const scenarioCatalog: readonly ScenarioInfo[] = [
     summary: 'a network learns clothing (Fashion-MNIST) first, then the bundled digits',
   },
   {
+    name: 'mnist-to-fashion',
+    summary: 'a network learns the bundled digits first, then clothing (Fashion-MNIST)',
+  },
+  {
     name: 'images',
     summary:
       'your images (--data folder, one sub-folder per class, 28×28 grayscale), classes split into tasks (default 2)',

@@ -88,6 +88,18 @@ export const namedScenarios: NamedScenario[] = [
     },
   },
   {
+    name: 'mnist-to-fashion',
+    summary: scenarioSummary('mnist-to-fashion'),
+    build: async (o) => {
+      onlyTwo('mnist-to-fashion', o);
+      return transfer(
+        { data: await mnist(), name: 'old: digits (MNIST)' },
+        { data: await fashion(o), name: 'new: clothing (Fashion-MNIST)' },
+        { name: 'mnist-to-fashion', setting: o.setting },
+      );
+    },
+  },
+  {
     name: 'images',
     summary: scenarioSummary('images'),
     build: async (o) => {
