@@ -33,6 +33,8 @@ import { failShared, sharedMemory, sharedReplica, type SharedMemory } from './sh
 
 /** What a worker thread runs: the same program as this thread, as replica `index` of `count`. */
 export interface Program {
+  /** Which run this is (a thread serves one run after another). */
+  readonly id: number;
   readonly index: number;
   readonly count: number;
   readonly memory: SharedMemory;
@@ -48,7 +50,10 @@ export interface Program {
 }
 
 /** Messages from a worker thread. */
-export type WorkerMessage = { type: 'ready' } | { type: 'failed'; message: string };
+export type WorkerMessage =
+  | { type: 'ready'; id: number }
+  | { type: 'done'; id: number }
+  | { type: 'failed'; id: number; message: string };
 
 /** Rows a thread's share of a batch should have at least, for the split to gain anything. */
 const minimumShard = 32;
@@ -175,72 +180,114 @@ function workerSource(): string {
   return `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
 }
 
-/** Threads other than this one that take part in a run. */
+/** Threads kept between runs (unreferenced: they never keep the process alive), by what they run on. */
+let idle: { key: string; workers: Worker[] } | undefined;
+let runs = 0;
+
+/** Stops the threads kept for the next data-parallel run (they never keep the process from exiting). */
+export async function closeWorkers(): Promise<void> {
+  const kept = idle;
+  idle = undefined;
+  if (kept) await Promise.all(kept.workers.map((w) => w.terminate()));
+}
+
+/** The other threads of a run, started (or taken from the last run) and ready. */
 interface Team {
   replica: Replica;
-  close(): Promise<void>;
-  /** Calls the run off: the other threads stop at their next step. */
-  callOff(message: string): void;
+  /** After a good run: keeps the threads for the next run. */
+  keep(): void;
+  /** Calls the run off (the other threads stop at their next step) and stops the threads. */
+  stop(message: string): Promise<void>;
 }
 
 /** How long a thread may take to start (load TensorFlow.js, its backend and the learner). */
 const startTimeoutMs = 120_000;
 
-/** Starts `count − 1` threads running `program`; resolves once all are ready, or with why not. */
-async function startTeam(
-  count: number,
-  program: Omit<Program, 'index' | 'count' | 'memory' | 'backend' | 'nativeBlas'>,
-): Promise<Team | { reason: string }> {
+/** Waits for `worker`'s answer to run `id`: ready, or why not. */
+function readiness(worker: Worker, id: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      worker.off('exit', onExit);
+      if (error) reject(error);
+      else resolve();
+    };
+    const onMessage = (m: WorkerMessage) => {
+      if (m.id !== id) return;
+      if (m.type === 'ready') settle();
+      else if (m.type === 'failed') settle(new Error(`a thread could not start: ${m.message}`));
+    };
+    const onError = (e: Error) => settle(new Error(`a thread could not start: ${e.message}`));
+    const onExit = (code: number) => settle(new Error(`a thread exited (code ${code}) while starting`));
+    const timer = setTimeout(
+      () => settle(new Error(`a thread did not start within ${startTimeoutMs / 1000} s`)),
+      startTimeoutMs,
+    );
+    worker.on('message', onMessage);
+    worker.once('error', onError);
+    worker.once('exit', onExit);
+  });
+}
+
+/** Gets `count − 1` threads (the last run's when they fit) to run `program`; resolves once all are ready, or with why not. */
+async function startTeam(count: number, program: ProgramPart): Promise<Team | { reason: string }> {
   const memory = sharedMemory();
   const backend = tf.getBackend();
   const nativeBlas = backend === 'wasm' && wasmNativeBlasStatus().active;
-  const workers: Worker[] = [];
-  const close = async () => {
+  const key = `${count}/${backend}/${nativeBlas}`;
+  let workers: Worker[];
+  if (idle?.key === key) {
+    workers = idle.workers;
+    idle = undefined;
+  } else {
+    await closeWorkers();
+    workers = [];
+  }
+  const stop = async (message: string) => {
+    failShared(memory, 0, message);
     await Promise.all(workers.map((w) => w.terminate()));
   };
   try {
     const source = workerSource();
-    const ready = Array.from({ length: count - 1 }, (_, k) => {
-      const data: Program = { ...program, index: k + 1, count, memory, backend, nativeBlas };
-      const worker = new Worker(source, { eval: true, workerData: data, stdout: false, stderr: false });
+    while (workers.length < count - 1) {
+      const worker = new Worker(source, { eval: true });
+      worker.unref();
       workers.push(worker);
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`a thread did not start within ${startTimeoutMs / 1000} s`)),
-          startTimeoutMs,
-        );
-        const settle = (error?: Error) => {
-          clearTimeout(timer);
-          if (error) reject(error);
-          else resolve();
-        };
-        worker.on('message', (m: WorkerMessage) =>
-          settle(m.type === 'ready' ? undefined : new Error(`a thread could not start: ${m.message}`)),
-        );
-        worker.once('error', (e) => settle(new Error(`a thread could not start: ${e.message}`)));
-        worker.once('exit', (code) => settle(new Error(`a thread exited (code ${code}) while starting`)));
-      });
-    });
-    await Promise.all(ready);
+    }
+    const id = ++runs;
+    await Promise.all(
+      workers.map((worker, k) => {
+        const message: Program = { ...program, id, index: k + 1, count, memory, backend, nativeBlas };
+        worker.postMessage(message);
+        return readiness(worker, id);
+      }),
+    );
   } catch (e) {
-    failShared(memory, 0, 'the run went on in one thread');
-    await close();
+    await stop('the run went on in one thread');
     return { reason: e instanceof Error ? e.message : String(e) };
   }
   return {
     replica: sharedReplica(memory, 0, count),
-    callOff: (message) => failShared(memory, 0, message),
-    close,
+    keep: () => {
+      if (idle) void closeWorkers();
+      idle = { key, workers };
+    },
+    stop,
   };
 }
 
+/** A program without what `startTeam` adds for each thread. */
+type ProgramPart = Omit<Program, 'id' | 'index' | 'count' | 'memory' | 'backend' | 'nativeBlas'>;
+
 /**
  * Runs `program` on this thread as replica 0 of `workers.count` (alone when 1, or when the other
- * threads do not start: then with the reason), and stops the other threads afterwards.
+ * threads do not start: then with the reason); the other threads are kept for the next run.
  */
 async function together<R extends { workers?: Workers }>(
   workers: Workers,
-  describe: () => Promise<Omit<Program, 'index' | 'count' | 'memory' | 'backend' | 'nativeBlas'>>,
+  describe: () => Promise<ProgramPart>,
   program: (replica: Replica) => Promise<R>,
 ): Promise<R> {
   let team: Team | { reason: string } | undefined;
@@ -259,14 +306,15 @@ async function together<R extends { workers?: Workers }>(
     return { ...result, workers: { count: 1, ...(reason ? { reason } : {}) } };
   }
   setNativeBlasThreads(1);
+  let result: R;
   try {
-    return await program(team.replica);
+    result = await program(team.replica);
   } catch (e) {
-    team.callOff(e instanceof Error ? e.message : String(e));
+    await team.stop(e instanceof Error ? e.message : String(e));
     throw e;
-  } finally {
-    await team.close();
   }
+  team.keep();
+  return result;
 }
 
 function plannedSteps(datasets: readonly Dataset[], options: TrainOptions): number {
