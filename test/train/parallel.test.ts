@@ -1,5 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { learner, type Learner } from '../../src/model/learner.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
@@ -180,4 +183,15 @@ test('workerCount: auto, the environment, and the runs that keep to one thread',
     else process.env.UNFORGET_WORKERS = saved;
     l.dispose();
   }
+});
+
+test('unforget run --workers 2 trains on two threads and the process exits by itself', async () => {
+  const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
+  // execFile resolves when the process has exited: threads holding it would run into the timeout.
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', main, 'run', '--tasks', '2', '--hidden', '20', '--iterations', '3', '--workers', '2'],
+    { env: { ...process.env, UNFORGET_WORKERS: '' }, timeout: 180_000, maxBuffer: 16 * 2 ** 20 },
+  );
+  assert.match(stdout, /training threads\s+2 threads/);
 });
