@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { f32, type WasmBackend } from '../backend/wasm/backend.js';
 import { UnforgetError } from '../errors.js';
 import type { Replica } from '../train/replica.js';
 
@@ -23,6 +24,12 @@ const MESSAGE_AT = 16;
 const MESSAGE_MAX = 2048;
 /** The gradients of a very large network (or many replicas) would not fit: say so rather than fail oddly. */
 const DATA_MAX = 2 ** 31;
+
+/** A float32 tensor's values: on wasm a view of its bytes on the heap (no copy), else a copy. */
+function valuesOf(t: tf.Tensor): Float32Array {
+  if (tf.getBackend() === 'wasm') return f32(tf.backend() as unknown as WasmBackend, t);
+  return t.dataSync() as Float32Array;
+}
 
 /** Fresh shared memory for `count` replicas. */
 export function sharedMemory(): SharedMemory {
@@ -128,13 +135,14 @@ export function sharedReplica(memory: SharedMemory, index: number, count: number
       variables.forEach((v, i) => {
         const g = gradients[v.name];
         present[i] = g ? 1 : 0;
-        if (g) new Float32Array(data, at, sizes[i]).set(g.dataSync() as Float32Array);
+        if (g) new Float32Array(data, at, sizes[i]).set(valuesOf(g));
         at += 4 * sizes[i];
       });
       barrier();
+      const wasm = tf.getBackend() === 'wasm';
       let total = 0;
       stop = false;
-      const sums: (Float32Array | null)[] = variables.map(() => null);
+      const parts: tf.Tensor[][] = variables.map(() => []);
       for (let k = 0; k < count; k++) {
         const from = slot(k);
         const [l, s] = new Float64Array(data, from, 2);
@@ -142,22 +150,21 @@ export function sharedReplica(memory: SharedMemory, index: number, count: number
         stop ||= s !== 0;
         const there = new Float32Array(data, from + 16, variables.length);
         let offset = from + headBytes;
-        variables.forEach((_, i) => {
-          if (there[i] !== 0) {
-            const g = new Float32Array(data, offset, sizes[i]);
-            const sum = sums[i];
-            if (sum === null) sums[i] = g.slice();
-            else for (let j = 0; j < sum.length; j++) sum[j] += g[j];
-          }
+        variables.forEach((v, i) => {
+          // wasm copies the values onto its heap; other backends may keep the array, which the next steps overwrite.
+          const values = new Float32Array(data, offset, sizes[i]);
+          if (there[i] !== 0) parts[i].push(tf.tensor(wasm ? values : values.slice(), v.shape));
           offset += 4 * sizes[i];
         });
       }
       step++;
+      // In replica order, on every replica alike: the same sums to the bit.
       const summed: tf.NamedTensorMap = {};
       variables.forEach((v, i) => {
-        const sum = sums[i];
-        if (sum !== null) summed[v.name] = tf.tensor(sum, v.shape);
+        const [first, ...more] = parts[i];
+        if (first) summed[v.name] = tf.tidy(() => more.reduce((a, b) => a.add(b), first.clone()));
       });
+      tf.dispose(parts.flat());
       return { gradients: summed, loss: total, stop };
     },
   };

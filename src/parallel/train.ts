@@ -6,7 +6,7 @@
  * order (shared.ts), so that every replica applies the same update and they stay identical. This
  * thread is replica 0: it alone tests and reports progress, and its learner is the one trained.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { wasmNativeBlasStatus } from '../backend/wasm/index.js';
@@ -94,7 +94,8 @@ function parseWorkers(value: unknown, where: string): number | 'auto' {
  * How many threads share each step of a run, and why not more. `workers` (default 'auto') is a
  * number to use, or 'auto': the cores (at most 4), fewer when a thread's share of the batch would
  * be under 32 examples, and 1 for short runs (under 200 steps), where starting threads costs more
- * than it gains. UNFORGET_WORKERS (a number or 'auto') overrides 'auto'. Whatever is asked, a run
+ * than it gains, and on a busy machine (a load average of more than one above the cores: the threads
+ * would wait for each other's turns). UNFORGET_WORKERS (a number or 'auto') overrides 'auto'. Whatever is asked, a run
  * trains alone on a backend other than wasm or cpu (tfjs-node uses every core already), with layers
  * whose training depends on the whole batch or on chance (batch normalisation, dropout), or with a
  * strategy that is not one of unforget's (the threads rebuild it by name).
@@ -125,6 +126,10 @@ export function workerCount(workers: number | 'auto' | undefined, run: RunShape)
   if (count < 2) return { count: 1, reason: `batches of ${run.batchSize} are too small to share` };
   if (run.steps < minimumSteps) {
     return { count: 1, reason: `${run.steps} steps are too few to pay for starting threads` };
+  }
+  const load = loadavg()[0];
+  if (load >= cores + 1) {
+    return { count: 1, reason: `the machine is busy (load average ${load.toFixed(1)} on ${cores} cores)` };
   }
   return { count };
 }
