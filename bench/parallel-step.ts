@@ -1,8 +1,10 @@
 /**
  * Training step time with 1 and 2 worker threads (issue 13, part 1), taking turns within one process:
  * the MLP 784-400-400-10 at batch 128 and the CNN (32, 64 filters, dense 128) at batch 64, on MNIST's
- * ten classes. Each repeat trains `--steps` steps per network and thread count and reads the loop's own
- * time per step (the gradient exchange included); the threads are started once and kept between runs.
+ * ten classes. Each repeat trains `--steps` steps per network and thread count and takes the wall time
+ * and the CPU time of all threads per step (from step 10 to the last, the gradient exchange included;
+ * on a busy machine the CPU time shows the threads' overhead, which the wall time hides behind waiting
+ * for turns). The threads are started once and kept between runs.
  *
  *   node --import tsx bench/parallel-step.ts --repeats 5 --steps 60 [--backend wasm]
  */
@@ -35,39 +37,54 @@ const nets: { name: string; backbone: BackboneSpec; batchSize: number }[] = [
   },
 ];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
 
-async function stepMs(backbone: BackboneSpec, batchSize: number, workers: number): Promise<number> {
+/** Wall and CPU (every thread's) ms per step from step 10 to the last, by the loop's progress reports. */
+async function stepMs(backbone: BackboneSpec, batchSize: number, workers: number): Promise<[number, number]> {
   const l = learner({ backbone, scenario, seed: 1 });
-  const s = finetune();
-  const r = await train(l, scenario, s, { iterations: steps, batchSize, seed: 1, workers });
+  const marks: { at: number; cpu: NodeJS.CpuUsage }[] = [];
+  const r = await train(l, scenario, finetune(), {
+    iterations: steps,
+    batchSize,
+    seed: 1,
+    workers,
+    onProgress: (p) => {
+      if (p.step === 10 || p.step === steps) marks.push({ at: performance.now(), cpu: process.cpuUsage() });
+    },
+  });
   l.dispose();
   if (r.workers?.count !== workers)
     throw new Error(`asked for ${workers} threads, got ${JSON.stringify(r.workers)}`);
-  return r.cost.msPerStep;
+  const [from, to] = marks;
+  const cpu = process.cpuUsage(from.cpu);
+  const after = process.cpuUsage(to.cpu);
+  // cpuUsage(previous) is the time since `previous`: from step 10 minus from the last step.
+  const cpuMs = (cpu.user + cpu.system - (after.user + after.system)) / 1000;
+  return [(to.at - from.at) / (steps - 10), cpuMs / (steps - 10)];
 }
 
-console.log(
-  `load average before: ${loadavg()
-    .map((v) => v.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average before: ${load()}`);
 for (const net of nets) {
   // A first round of each starts the threads and warms the kernels up; it is not counted.
   for (const w of [1, 2]) await stepMs(net.backbone, net.batchSize, w);
-  const times: Record<number, number[]> = { 1: [], 2: [] };
+  const wall: Record<number, number[]> = { 1: [], 2: [] };
+  const cpu: Record<number, number[]> = { 1: [], 2: [] };
   for (let r = 0; r < repeats; r++) {
-    for (const w of r % 2 === 0 ? [1, 2] : [2, 1])
-      times[w].push(await stepMs(net.backbone, net.batchSize, w));
+    for (const w of r % 2 === 0 ? [1, 2] : [2, 1]) {
+      const [ms, cpuMs] = await stepMs(net.backbone, net.batchSize, w);
+      wall[w].push(ms);
+      cpu[w].push(cpuMs);
+    }
   }
-  const [one, two] = [median(times[1]), median(times[2])];
+  const list = (xs: number[]) => xs.map((t) => t.toFixed(1)).join(' ');
+  const [w1, w2, c1, c2] = [median(wall[1]), median(wall[2]), median(cpu[1]), median(cpu[2])];
   console.log(
-    `${net.name}: 1 thread ${one.toFixed(1)} ms, 2 threads ${two.toFixed(1)} ms per step (medians of ${repeats}; ` +
-      `${(one / two).toFixed(2)}×) — 1: ${times[1].map((t) => t.toFixed(1)).join(' ')}; 2: ${times[2].map((t) => t.toFixed(1)).join(' ')}`,
+    `${net.name} (medians of ${repeats}): wall ${w1.toFixed(1)} ms/step with 1 thread, ${w2.toFixed(1)} with 2 ` +
+      `(${(w1 / w2).toFixed(2)}×); CPU of all threads ${c1.toFixed(1)} vs ${c2.toFixed(1)} ms/step (${(c2 / c1).toFixed(2)}×)\n` +
+      `  wall 1: ${list(wall[1])} | 2: ${list(wall[2])}\n  cpu 1: ${list(cpu[1])} | 2: ${list(cpu[2])}\n  load: ${load()}`,
   );
 }
-console.log(
-  `load average after: ${loadavg()
-    .map((v) => v.toFixed(2))
-    .join(' ')}`,
-);
 await closeWorkers();
