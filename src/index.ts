@@ -40,7 +40,7 @@ export {
   type UnmaskableLayer,
 } from './model/masked.js';
 
-export { train, learn, workerCount } from './parallel/train.js';
+export { train, learn, workerCount, closeWorkers } from './parallel/train.js';
 export {
   partialResult,
   type TrainOptions,

@@ -186,13 +186,19 @@ function workerSource(): string {
 }
 
 /** Threads kept between runs (unreferenced: they never keep the process alive), by what they run on. */
-let idle: { key: string; workers: Worker[] } | undefined;
+let idle: { key: string; workers: Worker[]; timer: NodeJS.Timeout } | undefined;
+/** Kept threads unused this long are stopped (they hold a backend and its memory each). */
+const idleMs = 60_000;
 let runs = 0;
 
-/** Stops the threads kept for the next data-parallel run (they never keep the process from exiting). */
+/**
+ * Stops the threads kept for the next data-parallel run now (they stop by themselves after a minute
+ * unused, and never keep the process from exiting).
+ */
 export async function closeWorkers(): Promise<void> {
   const kept = idle;
   idle = undefined;
+  if (kept) clearTimeout(kept.timer);
   if (kept) await Promise.all(kept.workers.map((w) => w.terminate()));
 }
 
@@ -245,6 +251,7 @@ async function startTeam(count: number, program: ProgramPart): Promise<Team | { 
   let workers: Worker[];
   if (idle?.key === key) {
     workers = idle.workers;
+    clearTimeout(idle.timer);
     idle = undefined;
   } else {
     await closeWorkers();
@@ -277,7 +284,7 @@ async function startTeam(count: number, program: ProgramPart): Promise<Team | { 
     replica: sharedReplica(memory, 0, count),
     keep: () => {
       if (idle) void closeWorkers();
-      idle = { key, workers };
+      idle = { key, workers, timer: setTimeout(() => void closeWorkers(), idleMs).unref() };
     },
     stop,
   };
