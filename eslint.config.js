@@ -10,8 +10,9 @@ const never = {
   'src/strategies/**': ['cli', 'persist', 'experiments', 'report'],
   'src/report/**': ['train', 'strategies'],
   'src/backend/**': ['model', 'strategies', 'train'],
-  'src/train/**': ['cli', 'report', 'persist', 'experiments'],
-  'src/persist/**': ['cli', 'experiments', 'report'],
+  'src/train/**': ['cli', 'report', 'persist', 'experiments', 'parallel'],
+  'src/persist/**': ['cli', 'experiments', 'report', 'parallel'],
+  'src/parallel/**': ['cli', 'experiments', 'report'],
 };
 const arrows = Object.entries(never).map(([files, folders]) => ({
   files: [files],
@@ -24,8 +25,8 @@ const arrows = Object.entries(never).map(([files, folders]) => ({
             group: folders.flatMap((f) => [`../${f}/*`, `../../${f}/*`]),
             message: `DESIGN.md: ${files.split('/')[1]}/ never imports from ${folders.join(', ')}.`,
           },
-          ...(files === 'src/train/**'
-            ? [{ group: ['cli-progress'], message: 'DESIGN.md: train/ prints nothing.' }]
+          ...(files === 'src/train/**' || files === 'src/parallel/**'
+            ? [{ group: ['cli-progress'], message: `DESIGN.md: ${files.split('/')[1]}/ prints nothing.` }]
             : []),
         ],
       },

@@ -40,9 +40,8 @@ export {
   type UnmaskableLayer,
 } from './model/masked.js';
 
+export { train, learn, workerCount, closeWorkers } from './parallel/train.js';
 export {
-  train,
-  learn,
   partialResult,
   type TrainOptions,
   type Progress,
@@ -51,7 +50,7 @@ export {
   type NewTask,
   type OldTaskData,
 } from './train/loop.js';
-export type { RunResult } from './eval/result.js';
+export type { RunResult, Workers } from './eval/result.js';
 export type { Strategy, StepOptions, TaskContext, Batch, Phase, Replayed } from './train/strategy.js';
 
 export {

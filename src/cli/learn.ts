@@ -11,10 +11,12 @@ import { fileHandler } from '../persist/io.js';
 import { checkSaveTarget, saveLearner } from '../persist/save.js';
 import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
-import { learn, type OldTaskData } from '../train/loop.js';
+import { learn } from '../parallel/train.js';
+import type { OldTaskData } from '../train/loop.js';
 import type { Strategy } from '../train/strategy.js';
 import {
   addStrategyFlags,
+  addWorkersFlag,
   buildStrategy,
   givenStrategyOptions,
   kebab,
@@ -22,6 +24,7 @@ import {
   wholeNumber,
 } from './options.js';
 import { progressBar } from './progress.js';
+import { workersText } from './report-run.js';
 import { duration, percent, textTable } from './table.js';
 import {
   checkNewFolder,
@@ -54,6 +57,7 @@ interface LearnFlags {
   seed: number;
   backend: BackendName | 'auto';
   progress: boolean;
+  workers: number | 'auto';
   [option: string]: unknown;
 }
 
@@ -148,6 +152,7 @@ export function learnCommand(): Command {
         .default('auto'),
     )
     .option('--no-progress', 'do not draw the progress bar');
+  addWorkersFlag(command);
   addStrategyFlags(command);
   command.addHelpText(
     'after',
@@ -387,6 +392,7 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
           oldData,
           signal: controller.signal,
           onProgress: bar?.update,
+          workers: flags.workers,
         },
       );
     } finally {
@@ -400,7 +406,7 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     await saveLearner(out, learner, strategy);
     console.log(
       `learned task '${flags.task}' with ${strategy.name} in ${duration(result.trainMs)} ` +
-        `(${result.steps} steps, ${duration(result.msPerStep)} per step)`,
+        `(${result.steps} steps, ${duration(result.msPerStep)} per step, ${workersText(result.workers)})`,
     );
     console.log(`\nTest accuracy after learning '${flags.task}':`);
     const rows = learner.layout.tasks.slice(0, learner.trainedTasks).map((t, i) => {

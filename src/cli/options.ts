@@ -141,3 +141,19 @@ export function addInferenceFlags(command: Command): void {
       64,
     );
 }
+
+/** A parser for --workers: a whole number ≥ 1, or 'auto'. */
+function workersValue(value: string): number | 'auto' {
+  return value === 'auto' ? 'auto' : wholeNumber(1)(value);
+}
+
+/** `--workers` (run and learn): threads that share each training step. */
+export function addWorkersFlag(command: Command): void {
+  command.option(
+    '--workers <n>',
+    "threads that share each training step, or 'auto': the cores (up to 4) for a run long enough to gain " +
+      '(UNFORGET_WORKERS=n sets the automatic choice)',
+    workersValue,
+    'auto',
+  );
+}

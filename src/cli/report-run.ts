@@ -1,4 +1,4 @@
-import type { RunResult } from '../eval/result.js';
+import type { RunResult, Workers } from '../eval/result.js';
 import { bytes, duration, percent, points, textTable } from './table.js';
 
 function inferredPer(w: { per: string; batchSize: number }): string {
@@ -9,6 +9,11 @@ function inferredPer(w: { per: string; batchSize: number }): string {
 export function oldData(cost: RunResult['cost']): string {
   if (cost.needsOldData) return 'yes';
   return cost.keptExamples ? `keeps ${cost.keptExamples.toLocaleString('en-US')} examples` : 'no';
+}
+
+/** How many threads shared each training step, and why not more: '2', '1 (batches of 16 are too small to share)'. */
+export function workersText(w: Workers): string {
+  return `${w.count} thread${w.count === 1 ? '' : 's'}${w.reason ? ` (${w.reason})` : ''}`;
 }
 
 /** The accuracy matrix, metrics and costs of one run, as text for the terminal. */
@@ -36,6 +41,7 @@ export function formatRun(r: RunResult): string {
       ['forgetting', points(m?.forgetting ?? null)],
       ['training time', duration(r.cost.trainMs.reduce((a, b) => a + b, 0))],
       ['time per step', duration(r.cost.msPerStep)],
+      ...(r.workers ? [['training threads', workersText(r.workers)]] : []),
       ['test time per example', duration(r.cost.testMsPerExample)],
       ['parameters', r.cost.parameters.toLocaleString('en-US')],
       ['extra memory kept', bytes(r.cost.strategyBytes)],

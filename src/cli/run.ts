@@ -14,6 +14,7 @@ import { settings, type Setting } from '../scenarios/types.js';
 import { registry } from '../strategies/index.js';
 import {
   addInferenceFlags,
+  addWorkersFlag,
   addStrategyFlags,
   buildStrategy,
   givenStrategyOptions,
@@ -21,7 +22,8 @@ import {
   numberList,
   wholeNumber,
 } from './options.js';
-import { partialResult, train } from '../train/loop.js';
+import { train } from '../parallel/train.js';
+import { partialResult } from '../train/loop.js';
 import { progressBar } from './progress.js';
 import { formatRun } from './report-run.js';
 
@@ -45,6 +47,7 @@ interface RunFlags {
   progress: boolean;
   inferTask?: 'example' | 'batch' | 'both';
   inferBatch: number;
+  workers: number | 'auto';
   [option: string]: unknown;
 }
 
@@ -88,6 +91,7 @@ export function runCommand(): Command {
     .option('--json', 'print the result as JSON instead of a table')
     .option('--no-progress', 'do not draw the progress bar');
   addInferenceFlags(command);
+  addWorkersFlag(command);
   addStrategyFlags(command);
   command.addHelpText(
     'after',
@@ -164,6 +168,7 @@ async function runAction(flags: RunFlags): Promise<void> {
         onProgress: bar?.update,
         inferTask: inferences(flags),
         inferBatch: flags.inferBatch,
+        workers: flags.workers,
       });
     } catch (error) {
       bar?.stop();

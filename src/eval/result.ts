@@ -2,6 +2,13 @@ import type { InferredAccuracy } from './infer.js';
 import type { Metrics } from './metrics.js';
 import type { Setting } from '../scenarios/types.js';
 
+/** How many threads trained (see RunResult.workers). */
+export interface Workers {
+  count: number;
+  /** Why no more threads (e.g. 'the batch is too small to share'), when fewer than asked or 'auto' kept to one. */
+  reason?: string;
+}
+
 /** What one run of a strategy over a scenario produced: the accuracy matrix, metrics and costs. */
 export interface RunResult {
   scenario: string;
@@ -49,6 +56,11 @@ export interface RunResult {
     /** Old training examples the strategy keeps (replay's memory); absent or 0: none. */
     keptExamples?: number;
   };
+  /**
+   * Threads that shared each training step (data-parallel training; 1: the caller's thread alone),
+   * and, when fewer than asked or 'auto' kept to one, why. Absent in results of older versions.
+   */
+  workers?: Workers;
   /** True when training was stopped (by an abort signal) before the last task. */
   stopped: boolean;
   /**

@@ -63,6 +63,8 @@ export function processSlot(stopFile: string): RunSlot {
   const start = (): ChildProcess => {
     const c = fork(workerFile, [], {
       execArgv: workerExecArgv(),
+      // One process per core already: no run may take a second core (native BLAS threads, training threads).
+      env: { ...process.env, OPENBLAS_NUM_THREADS: '1', UNFORGET_BLAS_THREADS: '1', UNFORGET_WORKERS: '1' },
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'advanced',
     });

@@ -146,6 +146,17 @@ export function replay(options: ReplayOptions = {}): ReplayStrategy {
         total = total ? (total.add(term) as tf.Scalar) : (term as tf.Scalar);
         outputs += rows.length * width;
       }
+      if (batch.whole) {
+        // One replica's shard (data-parallel): average over the whole batch's replayed outputs, and
+        // undo the shard's weight, which the loop applies to every term.
+        const all = batch.whole;
+        const wholeRows = all.tasks.length;
+        outputs = 0;
+        for (let r = wholeRows - (all.replayed ?? 0); r < wholeRows; r++) {
+          outputs += (slots[all.indices[r]].logits as Float32Array).length;
+        }
+        outputs *= n / wholeRows;
+      }
       return (total as tf.Scalar).mul(alpha / outputs) as tf.Scalar;
     },
 

@@ -9,9 +9,10 @@ import { checkCount } from '../scenarios/options.js';
 import { activeOutputs, headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
 import { version } from '../version.js';
 import { makeOptimizer } from './optimizers.js';
-import type { RunResult } from '../eval/result.js';
+import type { RunResult, Workers } from '../eval/result.js';
 import { inferredAccuracy } from '../eval/infer.js';
 import type { TaskInference } from '../model/infer-task.js';
+import { shardOf, solo, type Replica } from './replica.js';
 import type { Batch, Phase, Strategy, TaskContext } from './strategy.js';
 
 /** Where training is, reported after every step. */
@@ -57,6 +58,12 @@ export interface TrainOptions {
   inferTask?: readonly TaskInference[];
   /** Test examples per batch when the task is inferred per batch. Default 64. */
   inferBatch?: number;
+  /**
+   * Threads that share each training step (data-parallel), in Node with `unforget`'s own `train` and
+   * `learn` (src/parallel/train.ts): a number, or 'auto' (default) for the cores when the run is long
+   * enough to gain; see `workerCount`. The browser entry trains on the page's thread alone.
+   */
+  workers?: number | 'auto';
 }
 
 interface Example {
@@ -110,6 +117,9 @@ function restore(learner: Learner, weights: tf.Tensor[]): void {
   }
 }
 
+/** The loop's options: the caller's, and the replica this thread is when several share each step. */
+type RunOptions = TrainOptions & { replica?: Replica };
+
 class TaskRun implements TaskContext {
   steps = 0;
   stepMs = 0;
@@ -122,9 +132,13 @@ class TaskRun implements TaskContext {
     readonly task: number,
     readonly random: Random,
     private readonly strategy: Strategy,
-    private readonly options: TrainOptions & { batchSize: number },
+    private readonly options: RunOptions & { batchSize: number },
   ) {
     this.targets = scenario.tasks.map((_, t) => taskTargets(scenario, t, 'train'));
+  }
+
+  get replica(): Replica {
+    return this.options.replica ?? solo;
   }
 
   /** Trains on `tasks`' training data for `epochs` (or `iterations` steps). */
@@ -155,7 +169,7 @@ class TaskRun implements TaskContext {
       for (let epoch = 0; epoch < epochs && step < steps; epoch++) {
         shuffleInPlace(order, this.random);
         for (let start = 0; start < examples.length && step < steps; start += batchSize, step++) {
-          if (this.options.signal?.aborted) {
+          if (this.replica.stopping(this.options.signal)) {
             this.stopped = true;
             return;
           }
@@ -181,10 +195,21 @@ class TaskRun implements TaskContext {
             targets[i] = this.targets[e.task][e.index];
           });
           const stepStart = performance.now();
-          const x = tf.tensor(inputs, [rows, ...shape]);
+          const { replica } = this;
+          const { start: first, end } = shardOf(rows, replica.index, replica.count);
+          const share = (end - first) / rows;
           const lossOf = (): tf.Scalar => {
+            const x = tf.tensor(inputs.subarray(first * size, end * size), [end - first, ...shape]);
             const features = learner.features(x, this.task, true);
-            const batch: Batch = { x, features, tasks, indices, targets, replayed };
+            const batch: Batch = {
+              x,
+              features,
+              tasks: tasks.subarray(first, end),
+              indices: indices.subarray(first, end),
+              targets: targets.subarray(first, end),
+              replayed: Math.max(0, end - Math.max(first, picked.length)),
+              ...(replica.count > 1 ? { whole: { tasks, indices, targets, replayed } } : {}),
+            };
             const base =
               phase.classification === false ? undefined : classificationLoss(learner, batch, this.task);
             const more = phase.extraLoss === false ? undefined : strategy.extraLoss?.(this, batch);
@@ -193,14 +218,19 @@ class TaskRun implements TaskContext {
                 `the phase '${phase.name}' has no loss: it needs a classification or an extra loss`,
               );
             }
-            return (base && more ? base.add(more) : (base ?? more)) as tf.Scalar;
+            const loss = (base && more ? base.add(more) : (base ?? more)) as tf.Scalar;
+            // A shard's mean weighs by its share of the batch, so that the shards' losses sum to the batch's.
+            return share === 1 ? loss : (loss.mul(share) as tf.Scalar);
           };
-          const loss = strategy.observeGradients
-            ? this.observedStep(optimizer, lossOf, variables)
-            : (optimizer.minimize(lossOf, true, variables) as tf.Scalar);
-          x.dispose();
-          const value = (await loss.data())[0];
-          loss.dispose();
+          let value: number;
+          if (replica.count > 1) value = this.sharedStep(optimizer, end > first ? lossOf : null, variables);
+          else {
+            const loss = strategy.observeGradients
+              ? this.observedStep(optimizer, lossOf, variables)
+              : (optimizer.minimize(lossOf, true, variables) as tf.Scalar);
+            value = (await loss.data())[0];
+            loss.dispose();
+          }
           if (!Number.isFinite(value)) {
             throw new DivergenceError(
               `the loss became ${value} at task ${this.task + 1}, ${phase.name} epoch ${epoch + 1}, step ${step + 1}; ` +
@@ -249,6 +279,31 @@ class TaskRun implements TaskContext {
     optimizer.applyGradients(grads);
     tf.dispose(grads);
     return value;
+  }
+
+  /**
+   * One step of data-parallel training: this replica's gradient of its shard (`lossOf`, null for an
+   * empty shard), summed with the other replicas', seen by the strategy and applied. Returns the batch's loss.
+   */
+  private sharedStep(
+    optimizer: tf.Optimizer,
+    lossOf: (() => tf.Scalar) | null,
+    variables: tf.Variable[],
+  ): number {
+    let gradients: tf.NamedTensorMap = {};
+    let loss = 0;
+    if (lossOf) {
+      const { value, grads } = tf.variableGrads(lossOf, variables);
+      gradients = grads;
+      loss = (value.dataSync() as Float32Array)[0];
+      value.dispose();
+    }
+    const summed = this.replica.reduce(variables, gradients, loss, this.options.signal?.aborted ?? false);
+    tf.dispose(gradients);
+    this.strategy.observeGradients?.(this, summed.gradients);
+    optimizer.applyGradients(summed.gradients);
+    tf.dispose(summed.gradients);
+    return summed.loss;
   }
 
   fit(phase: Phase): Promise<void> {
@@ -307,6 +362,18 @@ export interface LearnResult {
   readonly finishMs: number;
   /** True when the abort signal stopped training early (what was learned is kept). */
   readonly stopped: boolean;
+  /** Threads that shared each step (see RunResult.workers). */
+  readonly workers: Workers;
+}
+
+/** This loop trains on one thread: more workers come with `unforget`'s own train and learn (Node). */
+function oneThread(options: TrainOptions): void {
+  if (options.workers !== undefined && options.workers !== 'auto' && options.workers !== 1) {
+    throw new OptionError(
+      `workers: ${options.workers} needs threads, which this train and learn do not start (the browser entry trains ` +
+        "on the page's thread); in Node import train and learn from 'unforget', or leave workers out",
+    );
+  }
 }
 
 interface Budget {
@@ -337,7 +404,7 @@ async function trainTask(
   strategy: Strategy,
   random: Random,
   budget: Budget,
-  options: TrainOptions,
+  options: RunOptions,
 ): Promise<{ run: TaskRun; ms: number; finishMs: number }> {
   const started = performance.now();
   const run = new TaskRun(learner, scenario, task, random, strategy, {
@@ -416,11 +483,23 @@ function checkTaskData(learner: Learner, what: string, d: Dataset, classes: read
  * console.log(r.accuracies); // [old task, new task]
  * ```
  */
-export async function learn(
+export function learn(
   learner: Learner,
   task: NewTask,
   strategy: Strategy,
   options: LearnOptions = {},
+): Promise<LearnResult> {
+  oneThread(options);
+  return learnOn(solo, learner, task, strategy, options);
+}
+
+/** `learn` as replica `replica` of a data-parallel run (src/parallel/); only replica 0 tests. */
+export async function learnOn(
+  replica: Replica,
+  learner: Learner,
+  task: NewTask,
+  strategy: Strategy,
+  options: LearnOptions,
 ): Promise<LearnResult> {
   const budget = checkBudget(options);
   if (typeof task.name !== 'string' || task.name.trim() === '') {
@@ -505,10 +584,15 @@ export async function learn(
   // Each task's own stream of random numbers, from the seed and its index: the same whether the learner
   // went on in memory or was saved and loaded in between.
   const random = seededRandom(budget.seed ^ Math.imul(index, 0x9e3779b1));
-  const { run, ms, finishMs } = await trainTask(learner, scenario, index, strategy, random, budget, options);
+  const { run, ms, finishMs } = await trainTask(learner, scenario, index, strategy, random, budget, {
+    ...options,
+    replica,
+  });
   const accuracies = scenario.tasks
     .slice(0, index + 1)
-    .map((t, j) => (exampleCount(t.test) === 0 ? null : taskAccuracy(learner, scenario, j, index)));
+    .map((t, j) =>
+      exampleCount(t.test) === 0 || replica.index > 0 ? null : taskAccuracy(learner, scenario, j, index),
+    );
   learner.history[index] = {
     name: task.name,
     source: task.source ?? '',
@@ -524,6 +608,7 @@ export async function learn(
     msPerStep: run.steps === 0 ? 0 : run.stepMs / run.steps,
     finishMs,
     stopped: run.stopped,
+    workers: { count: replica.count },
   };
 }
 
@@ -637,11 +722,23 @@ export function partialResult(error: unknown): RunResult | undefined {
  * console.log(r.metrics?.averageAccuracy);
  * ```
  */
-export async function train(
+export function train(
   learner: Learner,
   scenario: Scenario,
   strategy: Strategy,
   options: TrainOptions = {},
+): Promise<RunResult> {
+  oneThread(options);
+  return trainOn(solo, learner, scenario, strategy, options);
+}
+
+/** `train` as replica `replica` of a data-parallel run (src/parallel/); only replica 0 tests. */
+export async function trainOn(
+  replica: Replica,
+  learner: Learner,
+  scenario: Scenario,
+  strategy: Strategy,
+  options: TrainOptions,
 ): Promise<RunResult> {
   const budget = checkBudget(options);
   const { epochs, iterations, batchSize, seed } = budget;
@@ -654,7 +751,8 @@ export async function train(
     );
   }
   const random = seededRandom(seed);
-  const initialAccuracy = scenario.tasks.map((_, j) => taskAccuracy(learner, scenario, j, j));
+  const tests = replica.index === 0;
+  const initialAccuracy = tests ? scenario.tasks.map((_, j) => taskAccuracy(learner, scenario, j, j)) : [];
   const accuracyMatrix: number[][] = [];
   const trainMs: number[] = [];
   let steps = 0;
@@ -665,7 +763,7 @@ export async function train(
   for (let task = 0; task < scenario.tasks.length && !stopped; task++) {
     let done: Awaited<ReturnType<typeof trainTask>>;
     try {
-      done = await trainTask(learner, scenario, task, strategy, random, budget, options);
+      done = await trainTask(learner, scenario, task, strategy, random, budget, { ...options, replica });
     } catch (error) {
       failure = { task, error };
       break;
@@ -675,7 +773,7 @@ export async function train(
     trainMs.push(ms);
     steps += run.steps;
     stepMs += run.stepMs;
-    const row = accuracyRow(learner, scenario, task);
+    const row = tests ? accuracyRow(learner, scenario, task) : [];
     accuracyMatrix.push(row);
     learner.history[task] = {
       name: scenario.tasks[task].name,
@@ -687,7 +785,7 @@ export async function train(
     options.onTaskEnd?.(task, row);
   }
   let testMsPerExample = 0;
-  if (accuracyMatrix.length > 0) {
+  if (accuracyMatrix.length > 0 && tests) {
     const testStart = performance.now();
     accuracyRow(learner, scenario, accuracyMatrix.length - 1);
     const testExamples = scenario.tasks.reduce((n, t) => n + exampleCount(t.test), 0);
@@ -695,7 +793,7 @@ export async function train(
   }
   const complete = accuracyMatrix.length === scenario.tasks.length && !stopped && !failure;
   const withoutTaskLabel =
-    accuracyMatrix.length === 0
+    accuracyMatrix.length === 0 || !tests
       ? []
       : (options.inferTask ?? []).map((per) =>
           inferredAccuracy(learner, scenario, per, per === 'batch' ? (options.inferBatch ?? 64) : 1000),
@@ -711,7 +809,7 @@ export async function train(
     taskNames: scenario.tasks.map((t) => t.name),
     accuracyMatrix,
     initialAccuracy,
-    metrics: complete ? metrics(accuracyMatrix, initialAccuracy) : null,
+    metrics: complete && tests ? metrics(accuracyMatrix, initialAccuracy) : null,
     ...(withoutTaskLabel.length > 0 ? { withoutTaskLabel } : {}),
     cost: {
       trainMs,
@@ -722,6 +820,7 @@ export async function train(
       needsOldData: strategy.needsOldData,
       ...(strategy.keptExamples?.() ? { keptExamples: strategy.keptExamples() } : {}),
     },
+    workers: { count: replica.count },
     stopped,
   };
   if (stopped) {

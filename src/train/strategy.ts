@@ -33,6 +33,14 @@ export interface Batch {
    * those rows `indices` are the strategy's own (e.g. memory slots), not indices into a training set.
    */
   readonly replayed?: number;
+  /**
+   * Set when this batch is one replica's shard of a larger batch (data-parallel training, see
+   * replica.ts): the whole batch's rows. The loop weighs each shard's loss (the classification loss
+   * and `extraLoss`) by the shard's share of the rows, which is exact for a mean over all rows and
+   * for a term that does not depend on the batch (EWC's penalty); a mean over some of the rows only
+   * must rescale itself (replay's DER++ term).
+   */
+  readonly whole?: Pick<Batch, 'tasks' | 'indices' | 'targets' | 'replayed'>;
 }
 
 /** Examples a strategy adds to a batch from what it keeps (experience replay's memory). */

@@ -295,3 +295,12 @@ export function useNativeBlas(on: boolean): void {
 export function activeNativeBlas(): NativeBlas | null {
   return active ? nativeBlas() : null;
 }
+
+/**
+ * How many threads the native BLAS may use from now on (at least 1); nothing happens while the
+ * addon is not loaded. Data-parallel training sets 1 in each of its threads, so that the threads do
+ * not take each other's cores.
+ */
+export function setNativeBlasThreads(n: number): void {
+  nativeBlas()?.threads(Math.max(1, Math.floor(n)));
+}
