@@ -25,9 +25,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   disableWasmTrainingKernels,
   enableWasmTrainingKernels,
-  wasmNativeBlasStatus,
+  nativeBlasStatus,
 } from '../src/backend/wasm/index.js';
-import { loadNativeBlas } from '../src/backend/wasm/native-blas.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -199,12 +198,13 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ');
   console.log(`${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average at start: ${load()}`);
-  const native = !options['no-native'] && loadNativeBlas(true) !== null;
-  enableWasmTrainingKernels({ nativeBlas: native });
-  const nativeNote = native
-    ? ''
-    : ` (${options['no-native'] ? '--no-native' : wasmNativeBlasStatus().detail})`;
-  console.log(`native BLAS addon: ${native ? wasmNativeBlasStatus().detail : 'not used' + nativeNote}`);
+  enableWasmTrainingKernels({ nativeBlas: !options['no-native'] });
+  const blas = nativeBlasStatus();
+  const native = blas.active;
+  const nativeNote = options['no-native'] ? '--no-native' : blas.reason;
+  console.log(
+    `native BLAS addon: ${native ? `${blas.library}, ${blas.threads ?? '?'} thread(s)` : `not used (${nativeNote})`}`,
+  );
   const results = new Map<string, Result>();
 
   if (!options['no-cpu']) {

@@ -8,13 +8,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-ba
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { fusedMatMulConfig } from './fused-mat-mul.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
-import {
-  activeNativeBlas,
-  loadNativeBlas,
-  nativeBlas,
-  nativeBlasStatus,
-  useNativeBlas,
-} from './native-blas.js';
+import { loadNativeBlas, nativeBlasState, useNativeBlas, type NativeBlasStatus } from './native-blas.js';
 import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -36,9 +30,10 @@ let enabled = false;
 export interface WasmTrainingKernelOptions {
   /**
    * Also route matrix products and convolution gradients to the system's BLAS through a small
-   * native addon, compiled once with the system's C compiler (see native-blas.ts). Where that is
-   * not possible the wasm kernels run alone. Default: the UNFORGET_NATIVE_BLAS environment variable
-   * is '1'.
+   * native addon, compiled once with the system's C compiler on first use and checked against a
+   * reference product (see native-blas.ts). Where that is not possible the wasm kernels run alone,
+   * and `nativeBlasStatus()` says why. Default: on in Node.js, unless the UNFORGET_NATIVE_BLAS
+   * environment variable is '0'.
    */
   nativeBlas?: boolean;
 }
@@ -59,12 +54,16 @@ export interface WasmTrainingKernelOptions {
  * ```
  */
 export function enableWasmTrainingKernels(options: WasmTrainingKernelOptions = {}): void {
-  const native =
-    options.nativeBlas ??
-    (enabled ? undefined : typeof process !== 'undefined' && process.env?.UNFORGET_NATIVE_BLAS === '1');
+  const envOff = typeof process !== 'undefined' && process.env?.UNFORGET_NATIVE_BLAS === '0';
+  const native = options.nativeBlas ?? (enabled ? undefined : !envOff);
   if (native !== undefined) {
     if (native) loadNativeBlas(true);
-    useNativeBlas(native);
+    useNativeBlas(
+      native,
+      options.nativeBlas === false
+        ? 'turned off ({ nativeBlas: false })'
+        : 'turned off (UNFORGET_NATIVE_BLAS=0)',
+    );
   }
   if (enabled) return;
   for (const config of wasmTrainingKernels) {
@@ -77,13 +76,21 @@ export function enableWasmTrainingKernels(options: WasmTrainingKernelOptions = {
   enabled = true;
 }
 
-/** Whether the kernels use the native BLAS addon, and where it came from or why not. */
-export function wasmNativeBlasStatus(): { active: boolean; detail: string } {
-  return {
-    active: enabled && nativeBlas() !== null && activeNativeBlas() !== null,
-    detail: nativeBlasStatus(),
-  };
+/**
+ * Whether the wasm training kernels multiply with the native BLAS addon; where they do not, why
+ * (and what to install); where they do, the library and how many threads it uses.
+ *
+ * ```ts
+ * const blas = nativeBlasStatus();
+ * if (!blas.active) console.error(`native BLAS off: ${blas.reason}`);
+ * ```
+ */
+export function nativeBlasStatus(): NativeBlasStatus {
+  if (!enabled) return { active: false, reason: "unforget's wasm training kernels are not enabled" };
+  return nativeBlasState();
 }
+
+export { setNativeBlasThreads, type NativeBlasStatus } from './native-blas.js';
 
 /** Puts the wasm backend's shipped kernels back (for comparisons); the reverse of `enableWasmTrainingKernels`. */
 export function disableWasmTrainingKernels(): void {
@@ -93,7 +100,7 @@ export function disableWasmTrainingKernels(): void {
     const old = shippedKernel(config.kernelName);
     if (old) tf.registerKernel(old);
   }
-  useNativeBlas(false);
+  useNativeBlas(false, "unforget's wasm training kernels are disabled");
   enabled = false;
 }
 

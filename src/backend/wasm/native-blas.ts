@@ -5,11 +5,12 @@
  * gradients. Not a kernel. wasm here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512
  * and every core, several times the speed on the products that dominate training.
  *
- * Nothing here runs unless asked for (`enableWasmTrainingKernels({ nativeBlas: true })` or
- * UNFORGET_NATIVE_BLAS=1). The addon is compiled from the C source below with the system's C
- * compiler and Node's own headers, once, into ~/.cache/unforget (or $UNFORGET_CACHE); where there is
- * no compiler, no headers or no BLAS, loading returns null and the wasm kernels carry on alone, so
- * installing unforget never fails.
+ * `enableWasmTrainingKernels` loads it by default (UNFORGET_NATIVE_BLAS=0 or `{ nativeBlas: false }`
+ * turns it off). The addon is compiled from the C source below with the system's C compiler and
+ * Node's own headers, on first use, once, into ~/.cache/unforget (or $UNFORGET_CACHE); it is used only
+ * after a self-check of its products against a reference. Where there is no compiler, no headers or
+ * no BLAS, or the check fails, loading returns null, remembers why, and the wasm kernels carry on
+ * alone; installing unforget never compiles anything.
  */
 
 const source = String.raw`
@@ -133,38 +134,51 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
 }
 
 typedef void (*set_threads_t)(int);
+typedef int (*get_threads_t)(void);
 static set_threads_t set_threads = 0;
+static get_threads_t get_threads = 0;
 
-/* threads(n): how many threads the BLAS may use (OpenBLAS and BLIS; others ignore it). */
+/* threads(n): lets the BLAS use n threads when n > 0 (OpenBLAS and BLIS; others ignore it);
+   returns how many it uses, or 0 where the library cannot say. */
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  if (set_threads) set_threads((int)num(env, argv[0]));
-  return 0;
+  int n = argc > 0 ? (int)num(env, argv[0]) : 0;
+  if (n > 0 && set_threads) set_threads(n);
+  napi_value out;
+  napi_create_int32(env, get_threads ? get_threads() : 0, &out);
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4", "libcblas.so.3",
                          "libblas.so.3", 0};
+  const char *found = 0;
   for (int i = 0; names[i] && !sgemm; i++) {
     void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
     if (!lib) continue;
     sgemm = (sgemm_t)dlsym(lib, "cblas_sgemm");
+    if (!sgemm) continue;
+    found = names[i];
     set_threads = (set_threads_t)dlsym(lib, "openblas_set_num_threads");
+    get_threads = (get_threads_t)dlsym(lib, "openblas_get_num_threads");
     if (!set_threads) set_threads = (set_threads_t)dlsym(lib, "bli_thread_set_num_threads");
   }
   if (!sgemm) {
-    napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found");
+    napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found (libopenblas.so.0, libblas.so.3, ...)");
     return 0;
   }
+  napi_value library;
+  napi_create_string_utf8(env, found, NAPI_AUTO_LENGTH, &library);
   napi_property_descriptor props[] = {
       {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
+      {"library", 0, 0, 0, 0, library, napi_default, 0},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, 5, props);
   return exports;
 }
 
@@ -206,16 +220,97 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
-  /** How many threads the BLAS may use. */
-  threads(n: number): void;
+  /** Lets the BLAS use `n` threads (n > 0); returns how many it uses (0: the library cannot say). */
+  threads(n: number): number;
+  /** The shared library the addon found (libopenblas.so.0, libblas.so.3, ...). */
+  readonly library: string;
+}
+
+/** Whether the native BLAS addon multiplies for the wasm kernels, and why not when it does not. */
+export interface NativeBlasStatus {
+  active: boolean;
+  /** Why it is off: not built here (and what to install), turned off, or a failed self-check. */
+  reason?: string;
+  /** The BLAS threads it uses (OpenBLAS says; others leave this out). */
+  threads?: number;
+  /** The BLAS library it calls. */
+  library?: string;
 }
 
 let addon: NativeBlas | null | undefined;
-let why = 'not loaded';
+let why = 'not loaded yet';
+let wantedThreads: number | undefined;
+
+/** Relative error allowed between the addon's products and the reference (float32 sums of ≤ 40 terms). */
+const tolerance = 1e-4;
+
+/**
+ * Checks `blas.gemm` against a plain double-precision product on small random matrices: every
+ * transpose, with and without the bias and relu epilogue. Returns what went wrong, or undefined
+ * when every product agrees to float tolerance. Runs on its own buffer, not the wasm heap.
+ */
+export function nativeBlasSelfCheck(blas: Pick<NativeBlas, 'gemm'>): string | undefined {
+  let seed = 7;
+  const random = () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 1073741824 - 1;
+  };
+  const cases: [m: number, k: number, n: number, ta: boolean, tb: boolean, bias: boolean, relu: boolean][] = [
+    [5, 7, 3, false, false, false, false],
+    [9, 17, 13, true, false, false, false],
+    [16, 33, 8, false, true, false, false],
+    [7, 6, 11, true, true, false, false],
+    [12, 40, 10, false, false, true, true],
+    [3, 20, 21, false, true, true, false],
+  ];
+  for (const [m, k, n, ta, tb, bias, relu] of cases) {
+    // Layout in floats: one float of padding (byte offset 0 means "no bias"), a, b, bias, c.
+    const aAt = 1;
+    const bAt = aAt + m * k;
+    const biasAt = bAt + k * n;
+    const cAt = biasAt + n;
+    const memory = new Float32Array(cAt + m * n);
+    for (let i = 1; i < cAt; i++) memory[i] = random();
+    memory.fill(Number.NaN, cAt);
+    const a = (i: number, p: number) => memory[aAt + (ta ? p * m + i : i * k + p)];
+    const b = (p: number, j: number) => memory[bAt + (tb ? j * k + p : p * n + j)];
+    blas.gemm(memory.buffer, +ta, +tb, m, n, k, 4 * aAt, 4 * bAt, 4 * cAt, bias ? 4 * biasAt : 0, +relu);
+    let diff = 0;
+    let scale = 1e-6;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let want = bias ? memory[biasAt + j] : 0;
+        for (let p = 0; p < k; p++) want += a(i, p) * b(p, j);
+        if (relu) want = Math.max(0, want);
+        const got = memory[cAt + i * n + j];
+        diff = Number.isNaN(got) ? Infinity : Math.max(diff, Math.abs(got - want));
+        scale = Math.max(scale, Math.abs(want));
+      }
+    }
+    if (!(diff / scale < tolerance)) {
+      const op = `${ta ? 'aᵀ' : 'a'}·${tb ? 'bᵀ' : 'b'}${bias ? ' + bias' : ''}${relu ? ', relu' : ''}`;
+      return `its ${m}×${k}×${n} product ${op} is off by ${(diff / scale).toExponential(1)} (relative) from the reference`;
+    }
+  }
+  return undefined;
+}
+
+/** The reason a build step failed, with what to install. */
+function buildFailure(e: unknown, cc: string): string {
+  const error = e as Error & { code?: string; stderr?: Buffer | string };
+  if (error.code === 'ENOENT')
+    return `no C compiler at '${cc}' (ENOENT); install one (apt install gcc) or set CC`;
+  const detail =
+    String(error.stderr ?? '')
+      .split('\n')
+      .find((l) => l.includes('error')) ?? error.message;
+  return `compiling the addon with '${cc}' failed: ${detail.split('\n')[0]}`;
+}
 
 /**
  * Loads the native BLAS addon, compiling it first (about a second) when `build` and it is not in
- * the cache yet. Returns null, and remembers why (`nativeBlasStatus`), where that is not possible.
+ * the cache yet, and checks its products (`nativeBlasSelfCheck`). Returns null, and remembers why
+ * (`nativeBlasState`), where that is not possible.
  */
 export function loadNativeBlas(build = true): NativeBlas | null {
   if (addon !== undefined) return addon;
@@ -239,11 +334,12 @@ export function loadNativeBlas(build = true): NativeBlas | null {
   ].find((dir) => existsSync(join(dir, 'node_api.h')));
   const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
   const file = join(cacheDir, `blas-${hash}-${process.platform}-${process.arch}.node`);
+  let loaded: NativeBlas;
   try {
     if (!existsSync(file)) {
       if (!build) throw new Error(`${file} is not built`);
-      const include = headers;
-      if (!include) throw new Error("Node's C headers (node_api.h) are not installed");
+      if (!headers)
+        throw new Error("Node's C headers (node_api.h) are not installed (apt install libnode-dev)");
       mkdirSync(cacheDir, { recursive: true });
       const c = `${file}.${process.pid}.c`;
       writeFileSync(c, source);
@@ -251,26 +347,44 @@ export function loadNativeBlas(build = true): NativeBlas | null {
       try {
         execFileSync(
           cc,
-          ['-O3', '-shared', '-fPIC', `-I${include}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
+          ['-O3', '-shared', '-fPIC', `-I${headers}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
           {
             stdio: 'pipe',
           },
         );
+      } catch (e) {
+        throw new Error(buildFailure(e, cc));
       } finally {
         rmSync(c, { force: true });
       }
       renameSync(`${file}.${process.pid}`, file);
     }
-    addon = createRequire(import.meta.url)(file) as NativeBlas;
-    // One thread unless UNFORGET_BLAS_THREADS says more: experiments often run one process per core,
-    // and a BLAS spinning several threads on a busy machine is slower than one.
-    const threads = Math.max(1, Math.floor(Number(process.env.UNFORGET_BLAS_THREADS ?? '1')) || 1);
-    addon.threads(threads);
-    why = `loaded ${file} (${threads} BLAS thread${threads > 1 ? 's' : ''})`;
+    try {
+      loaded = createRequire(import.meta.url)(file) as NativeBlas;
+    } catch (e) {
+      const message = (e as Error).message.split('\n')[0];
+      throw new Error(
+        message.includes('cblas_sgemm') ? `${message} (apt install libopenblas0-pthread)` : message,
+      );
+    }
   } catch (e) {
     addon = null;
     why = (e as Error).message.split('\n')[0];
+    return addon;
   }
+  const failed = nativeBlasSelfCheck(loaded);
+  if (failed) {
+    addon = null;
+    why = `the system BLAS (${loaded.library}) failed unforget's self-check: ${failed}`;
+    return addon;
+  }
+  addon = loaded;
+  // One thread unless told otherwise (setNativeBlasThreads, UNFORGET_BLAS_THREADS): experiments run
+  // one process per core, and a BLAS spinning several threads on a busy machine is slower than one.
+  const threads =
+    wantedThreads ?? Math.max(1, Math.floor(Number(process.env.UNFORGET_BLAS_THREADS ?? '1')) || 1);
+  addon.threads(threads);
+  why = '';
   return addon;
 }
 
@@ -279,19 +393,39 @@ export function nativeBlas(): NativeBlas | null {
   return addon ?? null;
 }
 
-/** Where the addon was loaded from, or why it was not. */
-export function nativeBlasStatus(): string {
-  return why;
+/**
+ * How many threads the native BLAS may use (OpenBLAS and BLIS; a no-op for other libraries, and
+ * before the addon loads it is remembered for when it does). Default: 1, or UNFORGET_BLAS_THREADS.
+ *
+ * ```ts
+ * setNativeBlasThreads(1); // one BLAS thread per worker
+ * ```
+ */
+export function setNativeBlasThreads(n: number): void {
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new RangeError(`BLAS threads must be a whole number ≥ 1; got ${n}`);
+  wantedThreads = n;
+  addon?.threads(n);
 }
 
 let active = false;
+let off = '';
 
 /** Whether the kernels route their products to the native addon (set by enableWasmTrainingKernels). */
-export function useNativeBlas(on: boolean): void {
+export function useNativeBlas(on: boolean, offReason = 'turned off'): void {
   active = on && nativeBlas() !== null;
+  off = on ? '' : offReason;
 }
 
 /** The addon when the kernels should use it, else null. */
 export function activeNativeBlas(): NativeBlas | null {
   return active ? nativeBlas() : null;
+}
+
+/** Whether the kernels use the addon; where not, why; where so, the library and its threads. */
+export function nativeBlasState(): NativeBlasStatus {
+  const blas = activeNativeBlas();
+  if (!blas) return { active: false, reason: off || why || 'not loaded yet' };
+  const threads = blas.threads(0);
+  return { active: true, library: blas.library, ...(threads > 0 ? { threads } : {}) };
 }
