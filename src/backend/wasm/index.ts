@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdamConfig } from './adam.js';
 import { shippedKernel } from './backend.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -23,6 +24,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
   sumConfig,
+  fusedAdamConfig,
 ];
 
 let enabled = false;
@@ -41,7 +43,8 @@ export interface WasmTrainingKernelOptions {
 /**
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
- * segment-sum gradients the backend lacks, and faster max-pool and bias gradients. Other backends
+ * segment-sum gradients the backend lacks, faster max-pool and bias gradients, and a fused Adam
+ * update (used by unforget's training loop). Other backends
  * are untouched. Calling it again registers nothing twice (it only applies `nativeBlas` when given);
  * `disableWasmTrainingKernels` puts the shipped kernels back.
  *

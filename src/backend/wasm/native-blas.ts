@@ -18,6 +18,7 @@ const source = String.raw`
 #include <node_api.h>
 #include <dlfcn.h>
 #include <string.h>
+#include <math.h>
 
 typedef void (*sgemm_t)(int order, int transA, int transB, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
@@ -133,6 +134,35 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
   return 0;
 }
 
+/* adam(memory, n, valueAt, gradAt, mAt, vAt, outValueAt, outMAt, outVAt, beta1, beta2, epsilon, rate, root):
+   one Adam update of n floats (see adam.ts), written to the out arrays. */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  size_t n = (size_t)num(env, argv[1]);
+  const float *theta = (const float *)(base + (size_t)num(env, argv[2]));
+  const float *g = (const float *)(base + (size_t)num(env, argv[3]));
+  const float *m0 = (const float *)(base + (size_t)num(env, argv[4]));
+  const float *v0 = (const float *)(base + (size_t)num(env, argv[5]));
+  float *theta1 = (float *)(base + (size_t)num(env, argv[6]));
+  float *m1 = (float *)(base + (size_t)num(env, argv[7]));
+  float *v1 = (float *)(base + (size_t)num(env, argv[8]));
+  float b1 = (float)num(env, argv[9]), b2 = (float)num(env, argv[10]), eps = (float)num(env, argv[11]);
+  float rate = (float)num(env, argv[12]), root = (float)num(env, argv[13]);
+  float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = b1 * m0[i] + c1 * gi;
+    float vi = b2 * v0[i] + c2 * gi * gi;
+    m1[i] = mi;
+    v1[i] = vi;
+    theta1[i] = theta[i] - rate * mi / (sqrtf(vi) * root + eps);
+  }
+  return 0;
+}
+
 typedef void (*set_threads_t)(int);
 typedef int (*get_threads_t)(void);
 static set_threads_t set_threads = 0;
@@ -176,9 +206,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
+      {"adam", 0, adam, 0, 0, 0, napi_default, 0},
       {"library", 0, 0, 0, 0, library, napi_default, 0},
   };
-  napi_define_properties(env, exports, 5, props);
+  napi_define_properties(env, exports, 6, props);
   return exports;
 }
 
@@ -220,6 +251,23 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
+  /** One Adam update of n floats into the out arrays (see adam.ts; rate = η/(1−β₁ᵗ), root = 1/√(1−β₂ᵗ)). */
+  adam(
+    memory: ArrayBuffer,
+    n: number,
+    valueAt: number,
+    gradientAt: number,
+    mAt: number,
+    vAt: number,
+    outValueAt: number,
+    outMAt: number,
+    outVAt: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    rate: number,
+    root: number,
+  ): void;
   /** Lets the BLAS use `n` threads (n > 0); returns how many it uses (0: the library cannot say). */
   threads(n: number): number;
   /** The shared library the addon found (libopenblas.so.0, libblas.so.3, ...). */
@@ -332,7 +380,9 @@ export function loadNativeBlas(build = true): NativeBlas | null {
     '/usr/include/node',
     '/usr/local/include/node',
   ].find((dir) => existsSync(join(dir, 'node_api.h')));
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  // -fno-math-errno lets the compiler vectorise sqrtf (Adam's update).
+  const flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC'];
+  const hash = createHash('sha256').update(source).update(flags.join(' ')).digest('hex').slice(0, 16);
   const file = join(cacheDir, `blas-${hash}-${process.platform}-${process.arch}.node`);
   let loaded: NativeBlas;
   try {
@@ -345,13 +395,9 @@ export function loadNativeBlas(build = true): NativeBlas | null {
       writeFileSync(c, source);
       const cc = process.env.CC ?? 'cc';
       try {
-        execFileSync(
-          cc,
-          ['-O3', '-shared', '-fPIC', `-I${headers}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
-          {
-            stdio: 'pipe',
-          },
-        );
+        execFileSync(cc, [...flags, `-I${headers}`, '-o', `${file}.${process.pid}`, c, '-ldl', '-lm'], {
+          stdio: 'pipe',
+        });
       } catch (e) {
         throw new Error(buildFailure(e, cc));
       } finally {
