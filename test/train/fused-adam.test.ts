@@ -7,6 +7,7 @@ import {
   enableWasmTrainingKernels,
   nativeBlasStatus,
 } from '../../src/backend/wasm/index.js';
+import type { WasmBackend } from '../../src/backend/wasm/backend.js';
 import { FusedAdam, fusedAdamAvailable, makeOptimizer, stepOptions } from '../../src/train/optimizers.js';
 
 before(async () => {
@@ -26,7 +27,7 @@ function problem(seed: number) {
 
 for (const native of [false, true]) {
   const where = native ? 'in the native addon' : 'in JavaScript';
-  test(`the fused Adam update (${where}) follows tf.train.adam step by step, and leaves no tensor behind`, (t) => {
+  test(`the fused Adam update (${where}) follows tf.train.adam step by step, and leaves no tensor behind nor grows the heap`, (t) => {
     enableWasmTrainingKernels({ nativeBlas: native });
     if (nativeBlasStatus().active !== native) {
       t.skip(`no native BLAS here: ${nativeBlasStatus().reason}`);
@@ -42,6 +43,7 @@ for (const native of [false, true]) {
     // Warm up both once (moments are created on the first step), then count tensors.
     tf.dispose([fused.minimize(ours.loss, true)!, reference.minimize(theirs.loss, true)!]);
     const before = tf.memory().numTensors;
+    const heap = (tf.backend() as unknown as WasmBackend).wasm.HEAPU8.length;
     for (let step = 0; step < 30; step++) {
       tf.dispose([fused.minimize(ours.loss, true)!, reference.minimize(theirs.loss, true)!]);
       for (const [a, b] of [
@@ -62,6 +64,7 @@ for (const native of [false, true]) {
     // the steps): the comparison means something; a step without the bias correction is off by ~0.05.
     assert.ok(moved > 0.3, `the weights moved only ${moved}`);
     assert.equal(tf.memory().numTensors, before);
+    assert.equal((tf.backend() as unknown as WasmBackend).wasm.HEAPU8.length, heap, 'the wasm heap grew');
     const withMoments = tf.memory().numTensors;
     fused.dispose();
     reference.dispose();
