@@ -44,9 +44,9 @@ export interface WasmTrainingKernelOptions {
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
  * segment-sum gradients the backend lacks, faster max-pool and bias gradients, and a fused Adam
- * update (used by unforget's training loop). Other backends
- * are untouched. Calling it again registers nothing twice (it only applies `nativeBlas` when given);
- * `disableWasmTrainingKernels` puts the shipped kernels back.
+ * update (used by unforget's training loop). Other backends are untouched. Calling it again
+ * registers nothing twice (it only applies `nativeBlas` when given); `disableWasmTrainingKernels`
+ * puts the shipped kernels back.
  *
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
