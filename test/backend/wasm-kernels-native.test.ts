@@ -90,6 +90,18 @@ test('the self-check refuses a product that is wrong', () => {
     },
   };
   assert.match(nativeBlasSelfCheck(offByOne) ?? '', /12×40×10 product a·b \+ bias, relu is off by/);
+  // A right product with an Adam update that forgets the bias correction of v (root = 1).
+  const noCorrection: Pick<NativeBlas, 'gemm' | 'adam'> = {
+    gemm: blas.gemm,
+    adam: (memory, n, ...rest) => {
+      const args = [...rest] as Parameters<NativeBlas['adam']> extends [ArrayBuffer, number, ...infer R]
+        ? R
+        : never;
+      args[args.length - 1] = 1;
+      blas.adam(memory, n, ...args);
+    },
+  };
+  assert.match(nativeBlasSelfCheck(noCorrection) ?? '', /Adam update is off by/);
 });
 
 test('the self-check passes the real addon, which is on by default where it builds', { skip: !blas }, () => {

@@ -292,17 +292,53 @@ let wantedThreads: number | undefined;
 /** Relative error allowed between the addon's products and the reference (float32 sums of ≤ 40 terms). */
 const tolerance = 1e-4;
 
-/**
- * Checks `blas.gemm` against a plain double-precision product on small random matrices: every
- * transpose, with and without the bias and relu epilogue. Returns what went wrong, or undefined
- * when every product agrees to float tolerance. Runs on its own buffer, not the wasm heap.
- */
-export function nativeBlasSelfCheck(blas: Pick<NativeBlas, 'gemm'>): string | undefined {
+/** Seeded numbers in [-1, 1) for the self-checks. */
+function checkNumbers(): () => number {
   let seed = 7;
-  const random = () => {
+  return () => {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     return seed / 1073741824 - 1;
   };
+}
+
+/**
+ * Checks the addon before it is used: `blas.gemm` against a plain double-precision product on small
+ * random matrices (every transpose, with and without the bias and relu epilogue), and `blas.adam`,
+ * when given, against the same update in double precision. Returns what went wrong, or undefined
+ * when everything agrees to float tolerance. Runs on its own buffer, not the wasm heap.
+ */
+export function nativeBlasSelfCheck(
+  blas: Pick<NativeBlas, 'gemm'> & Partial<Pick<NativeBlas, 'adam'>>,
+): string | undefined {
+  return gemmCheck(blas) ?? (blas.adam ? adamCheck(blas.adam) : undefined);
+}
+
+function adamCheck(adam: NativeBlas['adam']): string | undefined {
+  const random = checkNumbers();
+  const n = 37;
+  // value, gradient, m, v (v ≥ 0), then the three outputs; a float of padding first.
+  const memory = new Float32Array(1 + 7 * n);
+  for (let i = 1; i <= 4 * n; i++) memory[i] = i > 3 * n ? Math.abs(random()) : random();
+  const [b1, b2, eps, rate, root] = [0.9, 0.999, 1e-7, 0.01, 3];
+  const at = (k: number) => 4 * (1 + k * n);
+  adam(memory.buffer, n, at(0), at(1), at(2), at(3), at(4), at(5), at(6), b1, b2, eps, rate, root);
+  let diff = 0;
+  for (let i = 0; i < n; i++) {
+    const [theta, g, m0, v0] = [0, 1, 2, 3].map((k) => memory[1 + k * n + i]);
+    const m = b1 * m0 + (1 - b1) * g;
+    const v = b2 * v0 + (1 - b2) * g * g;
+    const want = [theta - (rate * m) / (Math.sqrt(v) * root + eps), m, v];
+    want.forEach(
+      (w, k) => (diff = Math.max(diff, Math.abs(memory[1 + (4 + k) * n + i] - w) / Math.max(1, Math.abs(w)))),
+    );
+  }
+  return diff < tolerance
+    ? undefined
+    : `its Adam update is off by ${diff.toExponential(1)} (relative) from the reference`;
+}
+
+function gemmCheck(blas: Pick<NativeBlas, 'gemm'>): string | undefined {
+  const random = checkNumbers();
   const cases: [m: number, k: number, n: number, ta: boolean, tb: boolean, bias: boolean, relu: boolean][] = [
     [5, 7, 3, false, false, false, false],
     [9, 17, 13, true, false, false, false],
