@@ -5,6 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  enableWasmTrainingKernels,
+  nativeBlasStatus,
+  setNativeBlasThreads,
+} from '../../src/backend/wasm/index.js';
+import {
   loadNativeBlas,
   nativeBlasSelfCheck,
   nativeBlasState,
@@ -111,4 +116,13 @@ test('the self-check passes the real addon, which is on by default where it buil
   };
   assert.equal(status.active, true);
   assert.match(status.library, /blas/);
+});
+
+test('setNativeBlasThreads sets the BLAS threads, and refuses a count below one', { skip: !blas }, () => {
+  enableWasmTrainingKernels({ nativeBlas: true });
+  setNativeBlasThreads(2);
+  assert.equal(nativeBlasStatus().threads, 2);
+  setNativeBlasThreads(1);
+  assert.equal(nativeBlasStatus().threads, 1);
+  assert.throws(() => setNativeBlasThreads(0), /whole number ≥ 1/);
 });

@@ -13,6 +13,8 @@
  * alone; installing unforget never compiles anything.
  */
 
+import { OptionError } from '../../errors.js';
+
 const source = String.raw`
 #define NAPI_VERSION 8
 #include <node_api.h>
@@ -485,7 +487,7 @@ export function nativeBlas(): NativeBlas | null {
  */
 export function setNativeBlasThreads(n: number): void {
   if (!(Number.isInteger(n) && n >= 1))
-    throw new RangeError(`BLAS threads must be a whole number ≥ 1; got ${n}`);
+    throw new OptionError(`setNativeBlasThreads takes a whole number ≥ 1; got ${n}`);
   wantedThreads = n;
   addon?.threads(n);
 }
