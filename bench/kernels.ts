@@ -13,8 +13,8 @@
  * (steps per run, default 20), --cpu-seconds S (time budget per cpu configuration, default 20),
  * --no-cpu, --no-torch, --no-native, --torch-python PATH (default /usr/bin/python3), --blas-threads
  * LIST (BLAS thread counts to time the addon with, e.g. 1,2; default 1), --adam LIST (the Adam the
- * unforget configurations use: fused (unforget's, as its training loop), tf (tf.train.adam), or
- * tf,fused for both; default fused).
+ * unforget configurations use: fused (unforget's, which the training loop uses with the addon), tf
+ * (tf.train.adam), or tf,fused for both; default fused).
  * The wasm configurations and PyTorch take turns run by run, so a change in the machine's load
  * falls on all of them; the cpu backend is timed first, alone. Kept out of the tests: it takes minutes.
  */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { fusedAdamKernel, type FusedAdamAttrs } from '../backend/wasm/adam.js';
+import { fusedAdamKernel, fusedAdamNative, type FusedAdamAttrs } from '../backend/wasm/adam.js';
 import { OptionError } from '../errors.js';
 import { optimizerNames, type OptimizerName, type StepOptions } from './strategy.js';
 
@@ -31,15 +31,19 @@ export function makeOptimizer(options: Required<StepOptions>): tf.Optimizer {
   return momentum > 0 ? tf.train.momentum(learningRate, momentum) : tf.train.sgd(learningRate);
 }
 
-/** Whether the current backend has the fused Adam kernel (wasm with unforget's training kernels). */
+/**
+ * Whether `makeOptimizer` uses the fused Adam: the current backend has its kernel (wasm with
+ * unforget's training kernels) and runs it natively. Its JavaScript loop is no faster than
+ * TensorFlow.js's own Adam on wasm (bench/kernels.ts --adam tf,fused), so it is not chosen alone.
+ */
 export function fusedAdamAvailable(): boolean {
-  return tf.getKernel(fusedAdamKernel, tf.getBackend()) !== undefined;
+  return tf.getKernel(fusedAdamKernel, tf.getBackend()) !== undefined && fusedAdamNative();
 }
 
 /**
  * Adam with tf.train.adam's defaults and math (β₁ 0.9, β₂ 0.999, the backend's ε, bias correction),
  * each variable updated by one fused kernel instead of about ten element-wise ones. Only for
- * backends that register the kernel (`fusedAdamAvailable`); `makeOptimizer` picks it there.
+ * backends that register the kernel; `makeOptimizer` picks it where `fusedAdamAvailable()`.
  *
  * ```ts
  * const optimizer = new FusedAdam(1e-3);

@@ -86,6 +86,11 @@ function fusedAdam({ inputs, backend, attrs }: KernelArgs<FusedAdamInputs, Fused
   return [outValue, outM, outV];
 }
 
+/** Whether the kernel runs in the native addon (in C) rather than in JavaScript. */
+export function fusedAdamNative(): boolean {
+  return activeNativeBlas() !== null;
+}
+
 export const fusedAdamConfig: tf.KernelConfig = {
   kernelName: fusedAdamKernel,
   backendName: 'wasm',
