@@ -11,10 +11,12 @@
  *
  * Options: --repeats N (runs per configuration, default 7; the median is reported), --steps N
  * (steps per run, default 20), --cpu-seconds S (time budget per cpu configuration, default 20),
- * --no-cpu, --no-torch, --no-native, --torch-python PATH (default /usr/bin/python3).
+ * --no-cpu, --no-torch, --no-native, --torch-python PATH (default /usr/bin/python3), --blas-threads
+ * LIST (BLAS thread counts to time the addon with, e.g. 1,2; default 1), --adam LIST (the Adam the
+ * unforget configurations use: fused (unforget's, which the training loop uses with the addon), tf
+ * (tf.train.adam), or tf,fused for both; default fused).
  * The wasm configurations and PyTorch take turns run by run, so a change in the machine's load
- * falls on all of them; the cpu backend is timed first, alone. UNFORGET_BLAS_THREADS sets the addon's
- * BLAS threads (default 1, like the PyTorch reference). Kept out of the tests: it takes minutes.
+ * falls on all of them; the cpu backend is timed first, alone. Kept out of the tests: it takes minutes.
  */
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
@@ -25,9 +27,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import {
   disableWasmTrainingKernels,
   enableWasmTrainingKernels,
-  wasmNativeBlasStatus,
+  nativeBlasStatus,
+  setNativeBlasThreads,
 } from '../src/backend/wasm/index.js';
-import { loadNativeBlas } from '../src/backend/wasm/native-blas.js';
+import { FusedAdam } from '../src/train/optimizers.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -38,11 +41,15 @@ const { values: options } = parseArgs({
     'no-torch': { type: 'boolean', default: false },
     'no-native': { type: 'boolean', default: false },
     'torch-python': { type: 'string', default: '/usr/bin/python3' },
+    'blas-threads': { type: 'string', default: '1' },
+    adam: { type: 'string', default: 'fused' },
   },
 });
 const repeats = Number(options.repeats);
 const steps = Number(options.steps);
 const cpuSeconds = Number(options['cpu-seconds']);
+const blasThreads = options['blas-threads'].split(',').map(Number);
+const adams = options.adam.split(',') as ('tf' | 'fused')[];
 
 interface Model {
   name: string;
@@ -96,9 +103,9 @@ interface Trainer {
 }
 
 /** The model, its optimizer and a batch, on the current backend. */
-function trainer(model: Model): Trainer {
+function trainer(model: Model, adam: 'tf' | 'fused' = 'tf'): Trainer {
   const net = model.build();
-  const optimizer = tf.train.adam(1e-3);
+  const optimizer = adam === 'fused' ? new FusedAdam(1e-3) : tf.train.adam(1e-3);
   const x = tf.randomUniform([model.batch, ...model.inputShape]);
   const labels = tf.randomUniform([model.batch], 0, 10, 'int32');
   const y = tf.oneHot(labels, 10);
@@ -178,13 +185,13 @@ function torchRun(): { torch: string; mlp: number[]; cnn: number[] } {
 }
 
 function row(label: string, model: Model, r: Result, reference?: number): string {
-  if ('error' in r) return `  ${label.padEnd(26)} does not train: ${r.error}`;
+  if ('error' in r) return `  ${label.padEnd(36)} does not train: ${r.error}`;
   const ms = median(r.runs);
   const perSecond = (model.batch * 1000) / ms;
   const spread = `${Math.min(...r.runs).toFixed(1)}–${Math.max(...r.runs).toFixed(1)}`;
   const ratio = reference ? `  ${(ms / reference).toFixed(2)}× PyTorch` : '';
   return (
-    `  ${label.padEnd(26)} ${ms.toFixed(1).padStart(8)} ms/step  ${perSecond.toFixed(0).padStart(6)} samples/s` +
+    `  ${label.padEnd(36)} ${ms.toFixed(1).padStart(8)} ms/step  ${perSecond.toFixed(0).padStart(6)} samples/s` +
     `  (${r.runs.length} runs: ${spread})${ratio}`
   );
 }
@@ -199,12 +206,13 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ');
   console.log(`${cpus().length} cores (${cpus()[0]?.model ?? '?'}), load average at start: ${load()}`);
-  const native = !options['no-native'] && loadNativeBlas(true) !== null;
-  enableWasmTrainingKernels({ nativeBlas: native });
-  const nativeNote = native
-    ? ''
-    : ` (${options['no-native'] ? '--no-native' : wasmNativeBlasStatus().detail})`;
-  console.log(`native BLAS addon: ${native ? wasmNativeBlasStatus().detail : 'not used' + nativeNote}`);
+  enableWasmTrainingKernels({ nativeBlas: !options['no-native'] });
+  const blas = nativeBlasStatus();
+  const native = blas.active;
+  const nativeNote = options['no-native'] ? '--no-native' : blas.reason;
+  console.log(
+    `native BLAS addon: ${native ? `${blas.library}, ${blas.threads ?? '?'} thread(s)` : `not used (${nativeNote})`}`,
+  );
   const results = new Map<string, Result>();
 
   if (!options['no-cpu']) {
@@ -215,21 +223,49 @@ async function main(): Promise<void> {
   // The wasm configurations and PyTorch take turns, run by run, so that a change in the machine's
   // load during the bench falls on all of them alike.
   await tf.setBackend('wasm');
-  const configs: { key: string; kernels: boolean; native: boolean }[] = [
-    { key: 'shipped', kernels: false, native: false },
-    { key: 'ours', kernels: true, native: false },
-    ...(native ? [{ key: 'native', kernels: true, native: true }] : []),
+  type Adam = 'tf' | 'fused';
+  type Config = {
+    key: string;
+    label: string;
+    kernels: boolean;
+    native: boolean;
+    threads?: number;
+    adam?: Adam;
+  };
+  const adamNote = (adam: Adam) => (adams.length > 1 ? `, ${adam === 'tf' ? 'tf Adam' : 'fused Adam'}` : '');
+  const configs: Config[] = [
+    { key: 'shipped', label: 'tfjs wasm (shipped)', kernels: false, native: false },
+    ...adams.map((adam) => ({
+      key: `ours-${adam}`,
+      label: `tfjs wasm + unforget${adamNote(adam)}`,
+      kernels: true,
+      native: false,
+      adam,
+    })),
+    ...(native
+      ? blasThreads.flatMap((threads) =>
+          adams.map((adam) => ({
+            key: `native${threads}-${adam}`,
+            label: `  + native BLAS, ${threads} thr.${adamNote(adam)}`,
+            kernels: true,
+            native: true,
+            threads,
+            adam,
+          })),
+        )
+      : []),
   ];
-  const use = (c: { kernels: boolean; native: boolean }) => {
+  const use = (c: Config) => {
     if (c.kernels) enableWasmTrainingKernels({ nativeBlas: c.native });
     else disableWasmTrainingKernels();
+    if (c.threads) setNativeBlasThreads(c.threads);
   };
   const trainers = new Map<string, Trainer>();
   for (const model of models) {
     for (const c of configs) {
       const key = `${model.name}/${c.key}`;
       use(c);
-      const t = trainer(model);
+      const t = trainer(model, c.adam);
       try {
         t.step();
         t.step();
@@ -270,9 +306,7 @@ async function main(): Promise<void> {
     const ref = torchMissing ? undefined : median(torchRuns);
     console.log(`\n${model.name}, batch ${model.batch}:`);
     if (!options['no-cpu']) console.log(row('tfjs cpu', model, results.get(`${model.name}/cpu`)!, ref));
-    console.log(row('tfjs wasm (shipped)', model, results.get(`${model.name}/shipped`)!, ref));
-    console.log(row('tfjs wasm + unforget', model, results.get(`${model.name}/ours`)!, ref));
-    if (native) console.log(row('  + native BLAS addon', model, results.get(`${model.name}/native`)!, ref));
+    for (const c of configs) console.log(row(c.label, model, results.get(`${model.name}/${c.key}`)!, ref));
     if (torchMissing) console.log(`  PyTorch: ${torchMissing}`);
     else console.log(row(`PyTorch ${torch.version} (1 thread)`, model, { runs: torchRuns }));
   }

@@ -14,7 +14,13 @@ export * as scenarios from './scenarios/index.js';
 export * as strategies from './strategies/index.js';
 
 export { useBackend, backendNames, type BackendName } from './backend/select.js';
-export { enableWasmTrainingKernels, disableWasmTrainingKernels } from './backend/wasm/index.js';
+export {
+  enableWasmTrainingKernels,
+  disableWasmTrainingKernels,
+  nativeBlasStatus,
+  setNativeBlasThreads,
+  type NativeBlasStatus,
+} from './backend/wasm/index.js';
 
 export type { Dataset, DataSplit } from './data/dataset.js';
 export { validateDataset, subset, withClasses } from './data/dataset.js';

@@ -32,7 +32,9 @@ async function activate(name: BackendName): Promise<boolean> {
 /**
  * Picks the TensorFlow.js backend: `tensorflow` when @tensorflow/tfjs-node is installed, else `wasm`,
  * else `cpu`. A name given overrides the choice and fails if that backend cannot start.
- * The choice is announced once through `log` (pass `null` to stay quiet).
+ * On `wasm`, unforget's training kernels are enabled, with the native BLAS addon where it builds.
+ * The choice is announced once through `log` (pass `null` to stay quiet), with the reason when
+ * the native BLAS could not be used.
  */
 export async function useBackend(
   name?: BackendName | 'auto',
@@ -46,12 +48,19 @@ export async function useBackend(
   for (const candidate of candidates) {
     if (tf.getBackend() === candidate || (await activate(candidate))) {
       await tf.ready();
+      let blasOff: string | undefined;
       if (candidate === 'wasm') {
         // The shipped wasm backend cannot train conv nets and trains Dense layers slowly; see src/backend/wasm/.
-        const { enableWasmTrainingKernels } = await import('./wasm/index.js');
+        const { enableWasmTrainingKernels, nativeBlasStatus } = await import('./wasm/index.js');
         enableWasmTrainingKernels();
+        const blas = nativeBlasStatus();
+        // Said only where the user did not turn it off themselves.
+        if (!blas.active && !blas.reason?.startsWith('turned off')) blasOff = blas.reason;
       }
-      if (!announced && log) log(`unforget: using the TensorFlow.js '${candidate}' backend`);
+      if (!announced && log) {
+        log(`unforget: using the TensorFlow.js '${candidate}' backend`);
+        if (blasOff) log(`unforget: native BLAS off: ${blasOff}; using the wasm kernels`);
+      }
       announced = true;
       return candidate;
     }

@@ -9,7 +9,7 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { wasmNativeBlasStatus } from '../backend/wasm/index.js';
+import { nativeBlasStatus } from '../backend/wasm/index.js';
 import { setNativeBlasThreads } from '../backend/wasm/native-blas.js';
 import { exampleCount, type Dataset } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
@@ -108,6 +108,15 @@ export function workerCount(workers: number | 'auto' | undefined, run: RunShape)
   const backend = tf.getBackend();
   if (backend !== 'wasm' && backend !== 'cpu') {
     return { count: 1, reason: `the ${backend} backend shares the work among the cores itself` };
+  }
+  // The addon's products are faster on one thread than the wasm kernels on two, and the addon is not
+  // made to be loaded by several threads of one process at once.
+  if (backend === 'wasm' && nativeBlasStatus().active) {
+    return {
+      count: 1,
+      reason:
+        'the native BLAS is on (one thread with it beats two without); UNFORGET_NATIVE_BLAS=0 trains on threads',
+    };
   }
   const layers = [run.learner.trunk, ...run.learner.heads].flatMap((m) => m.layers);
   const odd = layers.find((l) => batchDependentLayers.includes(l.getClassName()));
@@ -246,7 +255,7 @@ function readiness(worker: Worker, id: number): Promise<void> {
 async function startTeam(count: number, program: ProgramPart): Promise<Team | { reason: string }> {
   const memory = sharedMemory();
   const backend = tf.getBackend();
-  const nativeBlas = backend === 'wasm' && wasmNativeBlasStatus().active;
+  const nativeBlas = backend === 'wasm' && nativeBlasStatus().active;
   const key = `${count}/${backend}/${nativeBlas}`;
   let workers: Worker[];
   if (idle?.key === key) {

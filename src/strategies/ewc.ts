@@ -36,7 +36,7 @@ export interface EwcOptions extends StepOptions {
   fisherSamples?: number;
   /** 'sampled' (true Fisher, default) or 'predicted' (argmax label, as van de Ven's code). */
   fisherLabels?: FisherLabels;
-  /** 'auto' (default): vectorised per-example gradients for Dense chains, else one sample at a time. */
+  /** 'auto' (default): vectorised per-example gradients for Dense and Conv2D chains, else one sample at a time. */
   fisherMethod?: FisherMethod;
 }
 
@@ -229,7 +229,7 @@ const fisherOptionList: StrategyOption[] = [
     kind: 'choice',
     choices: fisherMethods,
     description:
-      'auto (default): vectorised per-example gradients for Dense trunks, else one sample at a time',
+      'auto (default): vectorised per-example gradients for Dense and Conv2D trunks, else one sample at a time',
   },
 ];
 

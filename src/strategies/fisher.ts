@@ -12,11 +12,15 @@ import { activeOutputs, headIndex, type Scenario } from '../scenarios/types.js';
  * quantity).
  *
  * Two ways to get the per-sample gradients:
- * - `vectorised` (fast): for a trunk that is a chain of Dense layers and weightless layers (flatten,
+ * - `vectorised` (fast): for a trunk that is a chain of Dense, Conv2D and weightless layers (flatten,
  *   activation, dropout, pooling, reshape) followed by the Dense head. One backward pass over a chunk of
- *   examples gives every example's gradient `g_n` at each Dense layer's pre-activation (an example's loss
- *   depends only on its own row), and the example's kernel gradient is the outer product `a_n ⊗ g_n` of
- *   the layer's input and that gradient, so `Σ_n (a_n ⊗ g_n)²` is the matrix product `(a²)ᵀ(g²)`.
+ *   examples gives every example's gradient `g_n` at each layer's pre-activation (an example's loss
+ *   depends only on its own row), and from it the example's own weight gradient:
+ *   - Dense: the outer product `a_n ⊗ g_n` of the layer's input and that gradient, so
+ *     `Σ_n (a_n ⊗ g_n)²` is the matrix product `(a²)ᵀ(g²)`;
+ *   - Conv2D: the sum over output positions p of `patch_n(p) ⊗ g_n(p)`, the patch being the input
+ *     window the filter saw at p (im2col), so one batched product `P_nᵀ g_n` over the chunk gives
+ *     every example's filter gradient, squared and summed over the examples.
  * - `perSample` (general): one forward and backward pass per example. It works for any trunk (the cnn,
  *   pretrained models), and is what `auto` falls back to when the vectorised way does not apply.
  */
@@ -96,24 +100,32 @@ export function weightByKey(learner: Learner, key: string): tf.LayerVariable {
   return weight;
 }
 
-interface DenseStep {
-  kind: 'dense';
+/** A layer with weights the vectorised way handles: y = activation(x ∗ kernel + bias). */
+interface WeightStep {
   layer: tf.layers.Layer;
   kernel: tf.LayerVariable;
   bias: tf.LayerVariable | null;
   activation: tf.layers.Layer | null;
-  units: number;
+}
+interface DenseStep extends WeightStep {
+  kind: 'dense';
+}
+interface ConvStep extends WeightStep {
+  kind: 'conv';
+  strides: [number, number];
+  padding: 'valid' | 'same';
 }
 interface PlainStep {
   kind: 'plain';
   layer: tf.layers.Layer;
 }
-type Step = DenseStep | PlainStep;
+type Step = DenseStep | ConvStep | PlainStep;
 
-function denseStep(layer: tf.layers.Layer): DenseStep | null {
+/** The kernel, bias and activation of a layer whose weights are [kernel of rank `rank`, bias?]. */
+function weightStep(layer: tf.layers.Layer, rank: number): WeightStep | null {
   const config = layer.getConfig();
   const kernel = layer.weights[0];
-  if (!kernel || kernel.shape.length !== 2 || layer.weights.length > 2) return null;
+  if (!kernel || kernel.shape.length !== rank || layer.weights.length > 2) return null;
   const bias = config.useBias === false ? null : (layer.weights[1] ?? null);
   if (config.useBias !== false && !bias) return null;
   const name = typeof config.activation === 'string' ? config.activation : 'linear';
@@ -125,14 +137,85 @@ function denseStep(layer: tf.layers.Layer): DenseStep | null {
       return null;
     }
   }
-  return { kind: 'dense', layer, kernel, bias, activation, units: kernel.shape[1] as number };
+  return { layer, kernel, bias, activation };
+}
+
+function denseStep(layer: tf.layers.Layer): DenseStep | null {
+  const step = weightStep(layer, 2);
+  return step && { kind: 'dense', ...step };
+}
+
+/** A Conv2D layer the vectorised way handles: channels last, no dilation, valid or same padding. */
+function convStep(layer: tf.layers.Layer): ConvStep | null {
+  const config = layer.getConfig();
+  const pair = (v: unknown) => (Array.isArray(v) ? (v as number[]) : [v as number, v as number]);
+  const dilation = pair(config.dilationRate ?? 1);
+  const strides = pair(config.strides ?? 1);
+  const padding = config.padding ?? 'valid';
+  if (config.dataFormat !== undefined && config.dataFormat !== 'channelsLast') return null;
+  if (dilation.some((d) => d !== 1) || (padding !== 'valid' && padding !== 'same')) return null;
+  const step = weightStep(layer, 4);
+  return step && { kind: 'conv', ...step, strides: [strides[0], strides[1]], padding };
 }
 
 /**
- * The trunk as a chain of steps for the vectorised way, or null when it is not a single chain of Dense
- * and weightless layers.
+ * The input patches of a convolution (im2col), [m, oh·ow, fh·fw·cin] for an NHWC input x: row p of
+ * example n holds the window the filter sees at output position p, in the kernel's (kh, kw, c) order,
+ * zero where the window hangs over the (padded) edge. Built on the host: TensorFlow.js's slices of
+ * the input, one per filter tap, cost several times as much.
  */
-function denseChain(trunk: tf.LayersModel): Step[] | null {
+function patchesOf(step: ConvStep, x: tf.Tensor4D, oh: number, ow: number): tf.Tensor3D {
+  const [fh, fw, cin] = step.kernel.shape as number[];
+  const [sh, sw] = step.strides;
+  const [m, h, w] = x.shape;
+  const top = step.padding === 'same' ? Math.floor(Math.max((oh - 1) * sh + fh - h, 0) / 2) : 0;
+  const left = step.padding === 'same' ? Math.floor(Math.max((ow - 1) * sw + fw - w, 0) / 2) : 0;
+  const input = x.dataSync();
+  const row = fh * fw * cin;
+  const out = new Float32Array(m * oh * ow * row);
+  let at = 0;
+  for (let n = 0; n < m; n++) {
+    for (let y = 0; y < oh; y++) {
+      for (let z = 0; z < ow; z++) {
+        for (let kh = 0; kh < fh; kh++) {
+          const r = y * sh + kh - top;
+          for (let kw = 0; kw < fw; kw++, at += cin) {
+            const c = z * sw + kw - left;
+            if (r < 0 || r >= h || c < 0 || c >= w) continue;
+            const from = ((n * h + r) * w + c) * cin;
+            out.set(input.subarray(from, from + cin), at);
+          }
+        }
+      }
+    }
+  }
+  return tf.tensor3d(out, [m, oh * ow, row]);
+}
+
+/**
+ * Σ_n G_n², G_n being example n's own filter gradient of a convolution, from the layer's input x
+ * [m, h, w, cin] and the gradient g [m, oh, ow, cout] at its pre-activation: G_n = P_nᵀ g_n, P_n the
+ * example's input patches, for the whole chunk in one batched product.
+ */
+function convFisherSum(step: ConvStep, x: tf.Tensor4D, g: tf.Tensor4D): tf.Tensor {
+  const [m, oh, ow, cout] = g.shape;
+  const perExample = tf.matMul(
+    patchesOf(step, x, oh, ow),
+    g.reshape([m, oh * ow, cout]) as tf.Tensor3D,
+    true,
+    false,
+  );
+  return perExample
+    .square()
+    .sum(0)
+    .reshape(step.kernel.shape as number[]);
+}
+
+/**
+ * The trunk as a chain of steps for the vectorised way, or null when it is not a single chain of Dense,
+ * Conv2D and weightless layers.
+ */
+function layerChain(trunk: tf.LayersModel): Step[] | null {
   const steps: Step[] = [];
   let previous: tf.layers.Layer | null = null;
   for (const layer of trunk.layers) {
@@ -145,8 +228,8 @@ function denseChain(trunk: tf.LayersModel): Step[] | null {
     const nodes = layer.inboundNodes;
     if (nodes.length !== 1 || nodes[0].inboundLayers.length !== 1) return null;
     if (previous !== null && nodes[0].inboundLayers[0] !== previous) return null;
-    if (className === 'Dense') {
-      const step = denseStep(layer);
+    if (className === 'Dense' || className === 'Conv2D') {
+      const step = className === 'Dense' ? denseStep(layer) : convStep(layer);
       if (!step) return null;
       steps.push(step);
     } else if (layer.weights.length === 0 && className !== 'BatchNormalization') {
@@ -163,7 +246,7 @@ function denseChain(trunk: tf.LayersModel): Step[] | null {
 
 /** Whether the vectorised way applies to this learner. */
 export function canVectorise(learner: Learner): boolean {
-  return learner.beforeForward.length === 0 && denseChain(learner.trunk) !== null;
+  return learner.beforeForward.length === 0 && layerChain(learner.trunk) !== null;
 }
 
 function batchOf(data: Dataset, rows: ArrayLike<number>): tf.Tensor {
@@ -246,10 +329,10 @@ export function diagonalFisher(
   const chain =
     method === 'perSample' || learner.beforeForward.length > 0 || headLayers.length !== 1
       ? null
-      : denseChain(learner.trunk);
+      : layerChain(learner.trunk);
   if (method === 'vectorised' && !chain) {
     throw new OptionError(
-      'the vectorised Fisher needs a trunk that is a chain of Dense and weightless layers and no forward ' +
+      'the vectorised Fisher needs a trunk that is a chain of Dense, Conv2D and weightless layers and no forward ' +
         "hooks; use method 'perSample' (or 'auto')",
     );
   }
@@ -265,7 +348,7 @@ export function diagonalFisher(
   if (chain) {
     const headStep = denseStep(headLayers[0]);
     if (!headStep) throw new OptionError('the head is not a Dense layer');
-    const dense = [...chain.filter((s): s is DenseStep => s.kind === 'dense'), headStep];
+    const weighted = [...chain.filter((s): s is DenseStep | ConvStep => s.kind !== 'plain'), headStep];
     for (let start = 0; start < count; start += chunk) {
       const part = rows.subarray(start, Math.min(count, start + chunk));
       const m = part.length;
@@ -274,15 +357,18 @@ export function diagonalFisher(
         tf.tidy(() => {
           const x = batchOf(data, part);
           const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + m), 'int32'), outputs);
-          // A zero added to each Dense layer's pre-activation: the gradient with respect to it is, row by
-          // row, each example's own gradient there.
-          const probes = dense.map((d) => tf.zeros([m, d.units]));
+          // A zero added to each layer's pre-activation: the gradient with respect to it is, example by
+          // example, each example's own gradient there.
+          const probes = weighted.map((d) => tf.zeros([m, ...(d.layer.outputShape as number[]).slice(1)]));
           const logLikelihood = (...z: tf.Tensor[]): tf.Scalar => {
             let a = x;
             let k = 0;
-            const denseForward = (d: DenseStep, input: tf.Tensor) => {
+            const forward = (d: DenseStep | ConvStep, input: tf.Tensor) => {
               inputs.push(tf.keep(input));
-              let pre = tf.matMul(input as tf.Tensor2D, d.kernel.read() as tf.Tensor2D);
+              let pre =
+                d.kind === 'dense'
+                  ? tf.matMul(input as tf.Tensor2D, d.kernel.read() as tf.Tensor2D)
+                  : tf.conv2d(input as tf.Tensor4D, d.kernel.read() as tf.Tensor4D, d.strides, d.padding);
               if (d.bias) pre = pre.add(d.bias.read());
               pre = pre.add(z[k++]);
               return d.activation ? (d.activation.apply(pre) as tf.Tensor) : pre;
@@ -290,23 +376,34 @@ export function diagonalFisher(
             for (const step of chain) {
               if (step.kind === 'plain') a = step.layer.apply(a, { training: false }) as tf.Tensor;
               else {
-                if (a.rank !== 2) throw new OptionError('a Dense layer got input of rank other than 2');
-                a = denseForward(step, a);
+                const rank = step.kind === 'dense' ? 2 : 4;
+                if (a.rank !== rank)
+                  throw new OptionError(`a ${step.layer.getClassName()} layer got input of rank ${a.rank}`);
+                a = forward(step, a);
               }
             }
             if (a.rank !== 2) a = a.reshape([m, -1]);
-            let logits = denseForward(headStep, a);
+            let logits = forward(headStep, a);
             if (logits.shape[1] !== outputs) logits = logits.slice([0, 0], [-1, outputs]);
             return tf.sum(tf.mul(tf.logSoftmax(logits), y));
           };
           const g = tf.grads(logLikelihood)(probes);
-          dense.forEach((d, i) => {
-            const g2 = g[i].square();
-            const kernelKey = keyOf.get(d.kernel);
-            if (kernelKey) add(kernelKey, tf.matMul(inputs[i].square(), g2, true, false));
-            const biasKey = d.bias ? keyOf.get(d.bias) : undefined;
-            if (biasKey) add(biasKey, g2.sum(0));
-          });
+          // Each layer's squares are summed in a tidy of their own: a convolution's patches are large.
+          weighted.forEach((d, i) =>
+            tf.tidy(() => {
+              const kernelKey = keyOf.get(d.kernel);
+              const biasKey = d.bias ? keyOf.get(d.bias) : undefined;
+              if (d.kind === 'dense') {
+                const g2 = g[i].square();
+                if (kernelKey) add(kernelKey, tf.matMul(inputs[i].square(), g2, true, false));
+                if (biasKey) add(biasKey, g2.sum(0));
+              } else {
+                const gi = g[i] as tf.Tensor4D;
+                if (kernelKey) add(kernelKey, convFisherSum(d, inputs[i] as tf.Tensor4D, gi));
+                if (biasKey) add(biasKey, gi.sum([1, 2]).square().sum(0));
+              }
+            }),
+          );
         });
       } finally {
         tf.dispose(inputs);

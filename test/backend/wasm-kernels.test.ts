@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import {
   enableWasmTrainingKernels,
-  wasmNativeBlasStatus,
+  nativeBlasStatus,
   wasmTrainingKernelsEnabled,
 } from '../../src/backend/wasm/index.js';
 
@@ -61,15 +61,13 @@ async function check(name: string, inputs: Inputs, f: Computation, reference: Co
 before(async () => {
   await import('@tensorflow/tfjs-backend-wasm');
   await tf.setBackend('wasm');
-  enableWasmTrainingKernels();
+  // The wasm kernels alone, unless UNFORGET_NATIVE_BLAS=1 (set by wasm-kernels-native.test.ts) asks
+  // for the same cases on the addon.
+  const native = process.env.UNFORGET_NATIVE_BLAS === '1';
+  enableWasmTrainingKernels({ nativeBlas: native });
   enableWasmTrainingKernels();
   assert.ok(wasmTrainingKernelsEnabled());
-  // UNFORGET_NATIVE_BLAS=1 (set by wasm-kernels-native.test.ts) runs the same cases on the addon.
-  assert.equal(
-    wasmNativeBlasStatus().active,
-    process.env.UNFORGET_NATIVE_BLAS === '1',
-    wasmNativeBlasStatus().detail,
-  );
+  assert.equal(nativeBlasStatus().active, native, nativeBlasStatus().reason);
 });
 
 describe('BatchMatMul and _FusedMatMul', () => {

@@ -114,7 +114,7 @@ test('a pretrained Dense model (tanh, dropout) takes the vectorised way and agre
   model.getLayer('old').dispose();
 });
 
-test('a convolutional trunk falls back to per-sample gradients', () => {
+test("the cnn backbone's Fisher takes the vectorised way (fisher-conv.test.ts compares it with per-sample)", () => {
   const s: Scenario = {
     ...tinyScenario('task', 2, 4),
     inputShape: [4, 4, 1],
@@ -131,9 +131,9 @@ test('a convolutional trunk falls back to per-sample gradients', () => {
     }),
   };
   const l = learner({ backbone: { kind: 'cnn', filters: [2], dense: 3 }, scenario: images, seed: 1 });
-  assert.equal(canVectorise(l), false);
+  assert.equal(canVectorise(l), true);
   const r = diagonalFisher(l, images, 0, { samples: 4, labels: 'sampled', random: seededRandom(1) });
-  assert.equal(r.method, 'perSample');
+  assert.equal(r.method, 'vectorised');
   assert.equal(r.fisher.size, fisherParameters(l, 0).length);
   for (const f of r.fisher.values()) assert.ok(values(f).every((v) => Number.isFinite(v) && v >= 0));
   assert.ok(values(r.fisher.get('trunk/0') as tf.Tensor).some((v) => v > 0));

@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
+import { enableWasmTrainingKernels, nativeBlasStatus } from '../../src/backend/wasm/index.js';
 import { learner, type Learner } from '../../src/model/learner.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
 import { closeWorkers, learn, train, workerCount } from '../../src/parallel/train.js';
@@ -16,6 +17,8 @@ import { firstTaskOutputs, sampledSplitMnist, testBackend } from '../helpers.js'
 let scenario: Scenario;
 after(closeWorkers);
 before(async () => {
+  // Threads train with the wasm kernels alone: with the native BLAS on, runs keep to one thread.
+  process.env.UNFORGET_NATIVE_BLAS = '0';
   await testBackend();
   scenario = sampledSplitMnist(10);
 });
@@ -194,4 +197,30 @@ test('unforget run --workers 2 trains on two threads and the process exits by it
     { env: { ...process.env, UNFORGET_WORKERS: '' }, timeout: 180_000, maxBuffer: 16 * 2 ** 20 },
   );
   assert.match(stdout, /training threads\s+2 threads/);
+});
+
+test('with the native BLAS on, a run keeps to one thread and says why', () => {
+  delete process.env.UNFORGET_NATIVE_BLAS;
+  enableWasmTrainingKernels({ nativeBlas: true });
+  try {
+    const status = nativeBlasStatus();
+    const net = learner({ backbone: small, inputShape: scenario.inputShape, setting: 'task' });
+    try {
+      const counted = workerCount(2, {
+        learner: net,
+        strategy: strategyEntry('finetune').create({}),
+        batchSize: 128,
+        steps: 1000,
+      });
+      if (tf.getBackend() === 'wasm' && status.active) {
+        assert.equal(counted.count, 1);
+        assert.match(counted.reason ?? '', /native BLAS is on/);
+      } else assert.equal(counted.count, 2);
+    } finally {
+      net.dispose();
+    }
+  } finally {
+    enableWasmTrainingKernels({ nativeBlas: false });
+    process.env.UNFORGET_NATIVE_BLAS = '0';
+  }
 });

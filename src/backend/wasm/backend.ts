@@ -39,7 +39,9 @@ export interface KernelArgs<I, A> {
 }
 
 /** Turns a typed kernel function into the form `tf.registerKernel` takes. */
-export function asKernelFunc<I, A>(f: (args: KernelArgs<I, A>) => tf.TensorInfo): tf.KernelFunc {
+export function asKernelFunc<I, A>(
+  f: (args: KernelArgs<I, A>) => tf.TensorInfo | tf.TensorInfo[],
+): tf.KernelFunc {
   return f as unknown as tf.KernelFunc;
 }
 

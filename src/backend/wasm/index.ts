@@ -1,5 +1,6 @@
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs';
+import { fusedAdamConfig } from './adam.js';
 import { shippedKernel } from './backend.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -8,13 +9,7 @@ import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-ba
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { fusedMatMulConfig } from './fused-mat-mul.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
-import {
-  activeNativeBlas,
-  loadNativeBlas,
-  nativeBlas,
-  nativeBlasStatus,
-  useNativeBlas,
-} from './native-blas.js';
+import { loadNativeBlas, nativeBlasState, useNativeBlas, type NativeBlasStatus } from './native-blas.js';
 import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -29,6 +24,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   unsortedSegmentSumConfig,
   maxPoolGradConfig,
   sumConfig,
+  fusedAdamConfig,
 ];
 
 let enabled = false;
@@ -36,9 +32,10 @@ let enabled = false;
 export interface WasmTrainingKernelOptions {
   /**
    * Also route matrix products and convolution gradients to the system's BLAS through a small
-   * native addon, compiled once with the system's C compiler (see native-blas.ts). Where that is
-   * not possible the wasm kernels run alone. Default: the UNFORGET_NATIVE_BLAS environment variable
-   * is '1'.
+   * native addon, compiled once with the system's C compiler on first use and checked against a
+   * reference product (see native-blas.ts). Where that is not possible the wasm kernels run alone,
+   * and `nativeBlasStatus()` says why. Default: on in Node.js, unless the UNFORGET_NATIVE_BLAS
+   * environment variable is '0'.
    */
   nativeBlas?: boolean;
 }
@@ -46,9 +43,10 @@ export interface WasmTrainingKernelOptions {
 /**
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
- * segment-sum gradients the backend lacks, and faster max-pool and bias gradients. Other backends
- * are untouched. Calling it again registers nothing twice (it only applies `nativeBlas` when given);
- * `disableWasmTrainingKernels` puts the shipped kernels back.
+ * segment-sum gradients the backend lacks, faster max-pool and bias gradients, and a fused Adam
+ * update (used by unforget's training loop). Other backends are untouched. Calling it again
+ * registers nothing twice (it only applies `nativeBlas` when given); `disableWasmTrainingKernels`
+ * puts the shipped kernels back.
  *
  * ```ts
  * import * as tf from '@tensorflow/tfjs';
@@ -59,12 +57,16 @@ export interface WasmTrainingKernelOptions {
  * ```
  */
 export function enableWasmTrainingKernels(options: WasmTrainingKernelOptions = {}): void {
-  const native =
-    options.nativeBlas ??
-    (enabled ? undefined : typeof process !== 'undefined' && process.env?.UNFORGET_NATIVE_BLAS === '1');
+  const envOff = typeof process !== 'undefined' && process.env?.UNFORGET_NATIVE_BLAS === '0';
+  const native = options.nativeBlas ?? (enabled ? undefined : !envOff);
   if (native !== undefined) {
     if (native) loadNativeBlas(true);
-    useNativeBlas(native);
+    useNativeBlas(
+      native,
+      options.nativeBlas === false
+        ? 'turned off ({ nativeBlas: false })'
+        : 'turned off (UNFORGET_NATIVE_BLAS=0)',
+    );
   }
   if (enabled) return;
   for (const config of wasmTrainingKernels) {
@@ -77,13 +79,21 @@ export function enableWasmTrainingKernels(options: WasmTrainingKernelOptions = {
   enabled = true;
 }
 
-/** Whether the kernels use the native BLAS addon, and where it came from or why not. */
-export function wasmNativeBlasStatus(): { active: boolean; detail: string } {
-  return {
-    active: enabled && nativeBlas() !== null && activeNativeBlas() !== null,
-    detail: nativeBlasStatus(),
-  };
+/**
+ * Whether the wasm training kernels multiply with the native BLAS addon; where they do not, why
+ * (and what to install); where they do, the library and how many threads it uses.
+ *
+ * ```ts
+ * const blas = nativeBlasStatus();
+ * if (!blas.active) console.error(`native BLAS off: ${blas.reason}`);
+ * ```
+ */
+export function nativeBlasStatus(): NativeBlasStatus {
+  if (!enabled) return { active: false, reason: "unforget's wasm training kernels are not enabled" };
+  return nativeBlasState();
 }
+
+export { setNativeBlasThreads, type NativeBlasStatus } from './native-blas.js';
 
 /** Puts the wasm backend's shipped kernels back (for comparisons); the reverse of `enableWasmTrainingKernels`. */
 export function disableWasmTrainingKernels(): void {
@@ -93,7 +103,7 @@ export function disableWasmTrainingKernels(): void {
     const old = shippedKernel(config.kernelName);
     if (old) tf.registerKernel(old);
   }
-  useNativeBlas(false);
+  useNativeBlas(false, "unforget's wasm training kernels are disabled");
   enabled = false;
 }
 

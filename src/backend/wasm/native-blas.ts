@@ -5,18 +5,22 @@
  * gradients. Not a kernel. wasm here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512
  * and every core, several times the speed on the products that dominate training.
  *
- * Nothing here runs unless asked for (`enableWasmTrainingKernels({ nativeBlas: true })` or
- * UNFORGET_NATIVE_BLAS=1). The addon is compiled from the C source below with the system's C
- * compiler and Node's own headers, once, into ~/.cache/unforget (or $UNFORGET_CACHE); where there is
- * no compiler, no headers or no BLAS, loading returns null and the wasm kernels carry on alone, so
- * installing unforget never fails.
+ * `enableWasmTrainingKernels` loads it by default (UNFORGET_NATIVE_BLAS=0 or `{ nativeBlas: false }`
+ * turns it off). The addon is compiled from the C source below with the system's C compiler and
+ * Node's own headers, on first use, once, into ~/.cache/unforget (or $UNFORGET_CACHE); it is used only
+ * after a self-check of its products against a reference. Where there is no compiler, no headers or
+ * no BLAS, or the check fails, loading returns null, remembers why, and the wasm kernels carry on
+ * alone; installing unforget never compiles anything.
  */
+
+import { OptionError } from '../../errors.js';
 
 const source = String.raw`
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <dlfcn.h>
 #include <string.h>
+#include <math.h>
 
 typedef void (*sgemm_t)(int order, int transA, int transB, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
@@ -132,39 +136,82 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
   return 0;
 }
 
-typedef void (*set_threads_t)(int);
-static set_threads_t set_threads = 0;
+/* adam(memory, n, valueAt, gradAt, mAt, vAt, outValueAt, outMAt, outVAt, beta1, beta2, epsilon, rate, root):
+   one Adam update of n floats (see adam.ts), written to the out arrays. */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 14;
+  napi_value argv[14];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  size_t n = (size_t)num(env, argv[1]);
+  const float *theta = (const float *)(base + (size_t)num(env, argv[2]));
+  const float *g = (const float *)(base + (size_t)num(env, argv[3]));
+  const float *m0 = (const float *)(base + (size_t)num(env, argv[4]));
+  const float *v0 = (const float *)(base + (size_t)num(env, argv[5]));
+  float *theta1 = (float *)(base + (size_t)num(env, argv[6]));
+  float *m1 = (float *)(base + (size_t)num(env, argv[7]));
+  float *v1 = (float *)(base + (size_t)num(env, argv[8]));
+  float b1 = (float)num(env, argv[9]), b2 = (float)num(env, argv[10]), eps = (float)num(env, argv[11]);
+  float rate = (float)num(env, argv[12]), root = (float)num(env, argv[13]);
+  float c1 = 1.0f - b1, c2 = 1.0f - b2;
+  for (size_t i = 0; i < n; i++) {
+    float gi = g[i];
+    float mi = b1 * m0[i] + c1 * gi;
+    float vi = b2 * v0[i] + c2 * gi * gi;
+    m1[i] = mi;
+    v1[i] = vi;
+    theta1[i] = theta[i] - rate * mi / (sqrtf(vi) * root + eps);
+  }
+  return 0;
+}
 
-/* threads(n): how many threads the BLAS may use (OpenBLAS and BLIS; others ignore it). */
+typedef void (*set_threads_t)(int);
+typedef int (*get_threads_t)(void);
+static set_threads_t set_threads = 0;
+static get_threads_t get_threads = 0;
+
+/* threads(n): lets the BLAS use n threads when n > 0 (OpenBLAS and BLIS; others ignore it);
+   returns how many it uses, or 0 where the library cannot say. */
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  if (set_threads) set_threads((int)num(env, argv[0]));
-  return 0;
+  int n = argc > 0 ? (int)num(env, argv[0]) : 0;
+  if (n > 0 && set_threads) set_threads(n);
+  napi_value out;
+  napi_create_int32(env, get_threads ? get_threads() : 0, &out);
+  return out;
 }
 
 static napi_value init(napi_env env, napi_value exports) {
   const char *names[] = {"libopenblas.so.0", "libopenblas.so", "libblis.so.4", "libcblas.so.3",
                          "libblas.so.3", 0};
+  const char *found = 0;
   for (int i = 0; names[i] && !sgemm; i++) {
     void *lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
     if (!lib) continue;
     sgemm = (sgemm_t)dlsym(lib, "cblas_sgemm");
+    if (!sgemm) continue;
+    found = names[i];
     set_threads = (set_threads_t)dlsym(lib, "openblas_set_num_threads");
+    get_threads = (get_threads_t)dlsym(lib, "openblas_get_num_threads");
     if (!set_threads) set_threads = (set_threads_t)dlsym(lib, "bli_thread_set_num_threads");
   }
   if (!sgemm) {
-    napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found");
+    napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found (libopenblas.so.0, libblas.so.3, ...)");
     return 0;
   }
+  napi_value library;
+  napi_create_string_utf8(env, found, NAPI_AUTO_LENGTH, &library);
   napi_property_descriptor props[] = {
       {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
+      {"adam", 0, adam, 0, 0, 0, napi_default, 0},
+      {"library", 0, 0, 0, 0, library, napi_default, 0},
   };
-  napi_define_properties(env, exports, 4, props);
+  napi_define_properties(env, exports, 6, props);
   return exports;
 }
 
@@ -206,16 +253,150 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
-  /** How many threads the BLAS may use. */
-  threads(n: number): void;
+  /** One Adam update of n floats into the out arrays (see adam.ts; rate = η/(1−β₁ᵗ), root = 1/√(1−β₂ᵗ)). */
+  adam(
+    memory: ArrayBuffer,
+    n: number,
+    valueAt: number,
+    gradientAt: number,
+    mAt: number,
+    vAt: number,
+    outValueAt: number,
+    outMAt: number,
+    outVAt: number,
+    beta1: number,
+    beta2: number,
+    epsilon: number,
+    rate: number,
+    root: number,
+  ): void;
+  /** Lets the BLAS use `n` threads (n > 0); returns how many it uses (0: the library cannot say). */
+  threads(n: number): number;
+  /** The shared library the addon found (libopenblas.so.0, libblas.so.3, ...). */
+  readonly library: string;
+}
+
+/** Whether the native BLAS addon multiplies for the wasm kernels, and why not when it does not. */
+export interface NativeBlasStatus {
+  active: boolean;
+  /** Why it is off: not built here (and what to install), turned off, or a failed self-check. */
+  reason?: string;
+  /** The BLAS threads it uses (OpenBLAS says; others leave this out). */
+  threads?: number;
+  /** The BLAS library it calls. */
+  library?: string;
 }
 
 let addon: NativeBlas | null | undefined;
-let why = 'not loaded';
+let why = 'not loaded yet';
+let wantedThreads: number | undefined;
+
+/** Relative error allowed between the addon's products and the reference (float32 sums of ≤ 40 terms). */
+const tolerance = 1e-4;
+
+/** Seeded numbers in [-1, 1) for the self-checks. */
+function checkNumbers(): () => number {
+  let seed = 7;
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed / 1073741824 - 1;
+  };
+}
+
+/**
+ * Checks the addon before it is used: `blas.gemm` against a plain double-precision product on small
+ * random matrices (every transpose, with and without the bias and relu epilogue), and `blas.adam`,
+ * when given, against the same update in double precision. Returns what went wrong, or undefined
+ * when everything agrees to float tolerance. Runs on its own buffer, not the wasm heap.
+ */
+export function nativeBlasSelfCheck(
+  blas: Pick<NativeBlas, 'gemm'> & Partial<Pick<NativeBlas, 'adam'>>,
+): string | undefined {
+  return gemmCheck(blas) ?? (blas.adam ? adamCheck(blas.adam) : undefined);
+}
+
+function adamCheck(adam: NativeBlas['adam']): string | undefined {
+  const random = checkNumbers();
+  const n = 37;
+  // value, gradient, m, v (v ≥ 0), then the three outputs; a float of padding first.
+  const memory = new Float32Array(1 + 7 * n);
+  for (let i = 1; i <= 4 * n; i++) memory[i] = i > 3 * n ? Math.abs(random()) : random();
+  const [b1, b2, eps, rate, root] = [0.9, 0.999, 1e-7, 0.01, 3];
+  const at = (k: number) => 4 * (1 + k * n);
+  adam(memory.buffer, n, at(0), at(1), at(2), at(3), at(4), at(5), at(6), b1, b2, eps, rate, root);
+  let diff = 0;
+  for (let i = 0; i < n; i++) {
+    const [theta, g, m0, v0] = [0, 1, 2, 3].map((k) => memory[1 + k * n + i]);
+    const m = b1 * m0 + (1 - b1) * g;
+    const v = b2 * v0 + (1 - b2) * g * g;
+    const want = [theta - (rate * m) / (Math.sqrt(v) * root + eps), m, v];
+    want.forEach(
+      (w, k) => (diff = Math.max(diff, Math.abs(memory[1 + (4 + k) * n + i] - w) / Math.max(1, Math.abs(w)))),
+    );
+  }
+  return diff < tolerance
+    ? undefined
+    : `its Adam update is off by ${diff.toExponential(1)} (relative) from the reference`;
+}
+
+function gemmCheck(blas: Pick<NativeBlas, 'gemm'>): string | undefined {
+  const random = checkNumbers();
+  const cases: [m: number, k: number, n: number, ta: boolean, tb: boolean, bias: boolean, relu: boolean][] = [
+    [5, 7, 3, false, false, false, false],
+    [9, 17, 13, true, false, false, false],
+    [16, 33, 8, false, true, false, false],
+    [7, 6, 11, true, true, false, false],
+    [12, 40, 10, false, false, true, true],
+    [3, 20, 21, false, true, true, false],
+  ];
+  for (const [m, k, n, ta, tb, bias, relu] of cases) {
+    // Layout in floats: one float of padding (byte offset 0 means "no bias"), a, b, bias, c.
+    const aAt = 1;
+    const bAt = aAt + m * k;
+    const biasAt = bAt + k * n;
+    const cAt = biasAt + n;
+    const memory = new Float32Array(cAt + m * n);
+    for (let i = 1; i < cAt; i++) memory[i] = random();
+    memory.fill(Number.NaN, cAt);
+    const a = (i: number, p: number) => memory[aAt + (ta ? p * m + i : i * k + p)];
+    const b = (p: number, j: number) => memory[bAt + (tb ? j * k + p : p * n + j)];
+    blas.gemm(memory.buffer, +ta, +tb, m, n, k, 4 * aAt, 4 * bAt, 4 * cAt, bias ? 4 * biasAt : 0, +relu);
+    let diff = 0;
+    let scale = 1e-6;
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) {
+        let want = bias ? memory[biasAt + j] : 0;
+        for (let p = 0; p < k; p++) want += a(i, p) * b(p, j);
+        if (relu) want = Math.max(0, want);
+        const got = memory[cAt + i * n + j];
+        diff = Number.isNaN(got) ? Infinity : Math.max(diff, Math.abs(got - want));
+        scale = Math.max(scale, Math.abs(want));
+      }
+    }
+    if (!(diff / scale < tolerance)) {
+      const op = `${ta ? 'aᵀ' : 'a'}·${tb ? 'bᵀ' : 'b'}${bias ? ' + bias' : ''}${relu ? ', relu' : ''}`;
+      return `its ${m}×${k}×${n} product ${op} is off by ${(diff / scale).toExponential(1)} (relative) from the reference`;
+    }
+  }
+  return undefined;
+}
+
+/** The reason a build step failed, with what to install. */
+function buildFailure(e: unknown, cc: string): string {
+  const error = e as Error & { code?: string; stderr?: Buffer | string };
+  if (error.code === 'ENOENT')
+    return `no C compiler at '${cc}' (ENOENT); install one (apt install gcc) or set CC`;
+  const detail =
+    String(error.stderr ?? '')
+      .split('\n')
+      .find((l) => l.includes('error')) ?? error.message;
+  return `compiling the addon with '${cc}' failed: ${detail.split('\n')[0]}`;
+}
 
 /**
  * Loads the native BLAS addon, compiling it first (about a second) when `build` and it is not in
- * the cache yet. Returns null, and remembers why (`nativeBlasStatus`), where that is not possible.
+ * the cache yet, and checks its products (`nativeBlasSelfCheck`). Returns null, and remembers why
+ * (`nativeBlasState`), where that is not possible.
  */
 export function loadNativeBlas(build = true): NativeBlas | null {
   if (addon !== undefined) return addon;
@@ -237,40 +418,57 @@ export function loadNativeBlas(build = true): NativeBlas | null {
     '/usr/include/node',
     '/usr/local/include/node',
   ].find((dir) => existsSync(join(dir, 'node_api.h')));
-  const hash = createHash('sha256').update(source).digest('hex').slice(0, 16);
+  // -fno-math-errno lets the compiler vectorise sqrtf (Adam's update).
+  const flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC'];
+  const hash = createHash('sha256').update(source).update(flags.join(' ')).digest('hex').slice(0, 16);
   const file = join(cacheDir, `blas-${hash}-${process.platform}-${process.arch}.node`);
+  let loaded: NativeBlas;
   try {
     if (!existsSync(file)) {
       if (!build) throw new Error(`${file} is not built`);
-      const include = headers;
-      if (!include) throw new Error("Node's C headers (node_api.h) are not installed");
+      if (!headers)
+        throw new Error("Node's C headers (node_api.h) are not installed (apt install libnode-dev)");
       mkdirSync(cacheDir, { recursive: true });
       const c = `${file}.${process.pid}.c`;
       writeFileSync(c, source);
       const cc = process.env.CC ?? 'cc';
       try {
-        execFileSync(
-          cc,
-          ['-O3', '-shared', '-fPIC', `-I${include}`, '-o', `${file}.${process.pid}`, c, '-ldl'],
-          {
-            stdio: 'pipe',
-          },
-        );
+        execFileSync(cc, [...flags, `-I${headers}`, '-o', `${file}.${process.pid}`, c, '-ldl', '-lm'], {
+          stdio: 'pipe',
+        });
+      } catch (e) {
+        throw new Error(buildFailure(e, cc));
       } finally {
         rmSync(c, { force: true });
       }
       renameSync(`${file}.${process.pid}`, file);
     }
-    addon = createRequire(import.meta.url)(file) as NativeBlas;
-    // One thread unless UNFORGET_BLAS_THREADS says more: experiments often run one process per core,
-    // and a BLAS spinning several threads on a busy machine is slower than one.
-    const threads = Math.max(1, Math.floor(Number(process.env.UNFORGET_BLAS_THREADS ?? '1')) || 1);
-    addon.threads(threads);
-    why = `loaded ${file} (${threads} BLAS thread${threads > 1 ? 's' : ''})`;
+    try {
+      loaded = createRequire(import.meta.url)(file) as NativeBlas;
+    } catch (e) {
+      const message = (e as Error).message.split('\n')[0];
+      throw new Error(
+        message.includes('cblas_sgemm') ? `${message} (apt install libopenblas0-pthread)` : message,
+      );
+    }
   } catch (e) {
     addon = null;
     why = (e as Error).message.split('\n')[0];
+    return addon;
   }
+  const failed = nativeBlasSelfCheck(loaded);
+  if (failed) {
+    addon = null;
+    why = `the system BLAS (${loaded.library}) failed unforget's self-check: ${failed}`;
+    return addon;
+  }
+  addon = loaded;
+  // One thread unless told otherwise (setNativeBlasThreads, UNFORGET_BLAS_THREADS): experiments run
+  // one process per core, and a BLAS spinning several threads on a busy machine is slower than one.
+  const threads =
+    wantedThreads ?? Math.max(1, Math.floor(Number(process.env.UNFORGET_BLAS_THREADS ?? '1')) || 1);
+  addon.threads(threads);
+  why = '';
   return addon;
 }
 
@@ -279,16 +477,28 @@ export function nativeBlas(): NativeBlas | null {
   return addon ?? null;
 }
 
-/** Where the addon was loaded from, or why it was not. */
-export function nativeBlasStatus(): string {
-  return why;
+/**
+ * How many threads the native BLAS may use (OpenBLAS and BLIS; a no-op for other libraries, and
+ * before the addon loads it is remembered for when it does). Default: 1, or UNFORGET_BLAS_THREADS.
+ *
+ * ```ts
+ * setNativeBlasThreads(1); // one BLAS thread per worker
+ * ```
+ */
+export function setNativeBlasThreads(n: number): void {
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new OptionError(`setNativeBlasThreads takes a whole number ≥ 1; got ${n}`);
+  wantedThreads = n;
+  addon?.threads(n);
 }
 
 let active = false;
+let off = '';
 
 /** Whether the kernels route their products to the native addon (set by enableWasmTrainingKernels). */
-export function useNativeBlas(on: boolean): void {
+export function useNativeBlas(on: boolean, offReason = 'turned off'): void {
   active = on && nativeBlas() !== null;
+  off = on ? '' : offReason;
 }
 
 /** The addon when the kernels should use it, else null. */
@@ -296,11 +506,10 @@ export function activeNativeBlas(): NativeBlas | null {
   return active ? nativeBlas() : null;
 }
 
-/**
- * How many threads the native BLAS may use from now on (at least 1); nothing happens while the
- * addon is not loaded. Data-parallel training sets 1 in each of its threads, so that the threads do
- * not take each other's cores.
- */
-export function setNativeBlasThreads(n: number): void {
-  nativeBlas()?.threads(Math.max(1, Math.floor(n)));
+/** Whether the kernels use the addon; where not, why; where so, the library and its threads. */
+export function nativeBlasState(): NativeBlasStatus {
+  const blas = activeNativeBlas();
+  if (!blas) return { active: false, reason: off || why || 'not loaded yet' };
+  const threads = blas.threads(0);
+  return { active: true, library: blas.library, ...(threads > 0 ? { threads } : {}) };
 }
