@@ -11,6 +11,7 @@ import { predictCommand } from './predict.js';
 import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
+import { workerCommand } from './worker.js';
 
 const program = new Command('unforget')
   .description('Teach one neural network many tasks without forgetting the old ones (TensorFlow.js).')
@@ -20,6 +21,7 @@ program.addCommand(runCommand());
 program.addCommand(compareCommand());
 program.addCommand(reportCommand());
 program.addCommand(serveCommand());
+program.addCommand(workerCommand());
 program.addCommand(learnCommand());
 program.addCommand(evalCommand());
 program.addCommand(predictCommand());
