@@ -27,7 +27,9 @@ export async function startRedis(): Promise<{ url: string; port: number; stop():
     { stdio: 'ignore' },
   );
   const failed = new Promise<never>((_, reject) => {
-    server.once('error', (e) => reject(new Error(`redis-server did not start (${e.message}); apt-get install redis-server`)));
+    server.once('error', (e) =>
+      reject(new Error(`redis-server did not start (${e.message}); apt-get install redis-server`)),
+    );
   });
   const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null });
   client.on('error', () => {});
@@ -91,8 +93,10 @@ export function startWorker(url: string, ...flags: string[]): WorkerProcess {
     async waitFor(pattern, timeoutMs = 60_000) {
       const until = Date.now() + timeoutMs;
       while (!pattern.test(text)) {
-        if (child.exitCode !== null) throw new Error(`the worker exited (${child.exitCode}) before ${pattern}:\n${text}`);
-        if (Date.now() > until) throw new Error(`the worker did not print ${pattern} in ${timeoutMs} ms:\n${text}`);
+        if (child.exitCode !== null)
+          throw new Error(`the worker exited (${child.exitCode}) before ${pattern}:\n${text}`);
+        if (Date.now() > until)
+          throw new Error(`the worker did not print ${pattern} in ${timeoutMs} ms:\n${text}`);
         await sleep(50);
       }
     },
