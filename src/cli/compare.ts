@@ -242,7 +242,7 @@ function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): 
         const acc = outcome.record.result.metrics?.averageAccuracy ?? NaN;
         const seconds = outcome.record.result.cost.trainMs.reduce((a, b) => a + b, 0) / 1000;
         log(
-          `unforget: ${spec.id} done on ${worker} (${done}/${total}): ACC ${(100 * acc).toFixed(1)}%, ${seconds.toFixed(1)} s`,
+          `unforget: ${spec.id} done (${done}/${total}): ACC ${(100 * acc).toFixed(1)}%, ${seconds.toFixed(1)} s, worker ${worker}`,
         );
       } else if (outcome.status === 'failed') {
         failed++;
