@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The same plan of 15 runs (5 strategies × 3 seeds, split MNIST) three ways: the local pool (2 processes),
+# The same plan of 15 runs (5 strategies × 3 seeds, MNIST 0-4 then 5-9) three ways: the local pool (2 processes),
 # the queue with 1 worker process, the queue with 2 worker processes. Redis is started on a free port.
 #   bash bench/issue14-sweep.sh [iterations]
 set -euo pipefail
@@ -11,8 +11,8 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemoni
 sleep 0.5
 url=redis://127.0.0.1:$port
 unf() { node --import tsx src/cli/main.ts "$@"; }
-plan=(--scenario split-mnist --strategies finetune,ewc,lwf,si,replay --seeds 3 --hidden 100
-  --iterations "$iters" --batch-size 32 --backend cpu --no-progress --json)
+plan=(--scenario mnist-transfer --strategies finetune,ewc,lwf,si,replay --seeds 3 --hidden 100
+  --iterations "$iters" --batch-size 32 --backend "${BACKEND:-wasm}" --no-progress --json)
 seconds() { node -e "console.log(JSON.parse(require('fs').readFileSync(0,'utf8')).seconds.toFixed(1))"; }
 commands() { redis-cli -p "$port" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p'; }
 
@@ -29,7 +29,7 @@ for n in 1 2; do
   c0=$(commands)
   echo "queue, $n worker process(es): $(unf compare "${plan[@]}" --queue "$url" --results "$out/queue$n" | seconds) s," \
     "$(( ($(commands) - c0) / 15 )) Redis commands per run"
-  kill -INT "${pids[@]}"
+  kill -TERM "${pids[@]}" # (a background job ignores SIGINT)
   wait "${pids[@]}" || true
 done
 echo "load after: $(uptime | sed 's/.*load average: //')"
