@@ -9,8 +9,8 @@ import type { Progress } from '../train/loop.js';
 import { comparisonCsv } from './csv.js';
 import { writeFileAtomic, writeJsonAtomic } from './files.js';
 import { planRuns, specDifferences, type ComparisonOptions, type RunSpec } from './plan.js';
-import { poolRunner, RunFailedError, type RunEnd, type Runner } from './pool.js';
-import { queueRunner } from './queue.js';
+import { poolRunner, RunFailedError, type RunEnd } from './pool.js';
+import { checkQueue, queueRunner } from './queue.js';
 import { incompleteReason, makeRecord, readSavedRun, saveRun, type RunRecord } from './store.js';
 
 /** How a run of the comparison ended this time. */
@@ -95,31 +95,25 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
   }
   const { folder, hooks = {} } = run;
   // The queue first: a bad address or an unreachable Redis fails before the folder is touched.
-  const runner = run.queue
-    ? await queueRunner(run.queue, { namespace: comparisonKey(folder) })
-    : poolRunner(workers);
+  if (run.queue) await checkQueue(run.queue);
+  await mkdir(folder, { recursive: true });
+  // One comparison per folder at a time: a second one would redo the same runs and overwrite the plan.
+  const lock = await takeLock(join(folder, lockName), `the results folder ${folder}`);
   try {
-    await mkdir(folder, { recursive: true });
-    // One comparison per folder at a time: a second one would redo the same runs and overwrite the plan.
-    const lock = await takeLock(join(folder, lockName), `the results folder ${folder}`);
-    try {
-      if (lock.tookOverFrom !== undefined) {
-        hooks.onNote?.(
-          `took over the lock of ${folder} from process ${lock.tookOverFrom}, which is no longer running`,
-        );
-      }
-      const removed = await removeLeftovers(folder);
-      if (removed.length > 0) {
-        hooks.onNote?.(
-          `removed ${removed.length} temporary file(s) an interrupted comparison left in ${folder}`,
-        );
-      }
-      return await compareLocked(options, run, runs, strategies, runner);
-    } finally {
-      await lock.release();
+    if (lock.tookOverFrom !== undefined) {
+      hooks.onNote?.(
+        `took over the lock of ${folder} from process ${lock.tookOverFrom}, which is no longer running`,
+      );
     }
+    const removed = await removeLeftovers(folder);
+    if (removed.length > 0) {
+      hooks.onNote?.(
+        `removed ${removed.length} temporary file(s) an interrupted comparison left in ${folder}`,
+      );
+    }
+    return await compareLocked(options, run, runs, strategies, workers);
   } finally {
-    await runner.close();
+    await lock.release();
   }
 }
 
@@ -142,7 +136,7 @@ async function compareLocked(
   run: CompareOptions,
   runs: RunSpec[],
   strategies: string[],
-  runner: Runner,
+  workers: number,
 ): Promise<ComparisonOutcome> {
   const { folder, hooks = {} } = run;
 
@@ -202,21 +196,28 @@ async function compareLocked(
     await writeCsv();
     return { status: 'done', record, path };
   };
-  await runner.runAll(
-    pending,
-    {
-      onStart: (spec, worker) => hooks.onRunStart?.(spec, worker),
-      onProgress: (spec, worker, p) => hooks.onRunProgress?.(spec, worker, p),
-      onNote: (message) => hooks.onNote?.(message),
-      async onEnd(spec, worker, end) {
-        if (records.has(spec.id)) return;
-        const outcome = await keep(spec, end);
-        if (outcome.status === 'failed') failed.push({ spec, error: outcome.error });
-        hooks.onRunEnd?.(spec, worker, outcome);
+  const runner = run.queue
+    ? await queueRunner(run.queue, { namespace: comparisonKey(folder) })
+    : poolRunner(workers);
+  try {
+    await runner.runAll(
+      pending,
+      {
+        onStart: (spec, worker) => hooks.onRunStart?.(spec, worker),
+        onProgress: (spec, worker, p) => hooks.onRunProgress?.(spec, worker, p),
+        onNote: (message) => hooks.onNote?.(message),
+        async onEnd(spec, worker, end) {
+          if (records.has(spec.id)) return;
+          const outcome = await keep(spec, end);
+          if (outcome.status === 'failed') failed.push({ spec, error: outcome.error });
+          hooks.onRunEnd?.(spec, worker, outcome);
+        },
       },
-    },
-    signal,
-  );
+      signal,
+    );
+  } finally {
+    await runner.close();
+  }
   await writeCsv();
   const finished = inOrder();
   return {

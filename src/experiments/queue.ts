@@ -127,6 +127,11 @@ async function reach(address: QueueAddress, timeoutMs = 3000): Promise<void> {
   }
 }
 
+/** Checks a queue address and that its Redis answers; throws an `OptionError` within seconds if not. */
+export async function checkQueue(url: string): Promise<void> {
+  await reach(parseQueueUrl(url));
+}
+
 /** The connections BullMQ uses once Redis has answered: they wait and retry through short outages. */
 function connections(address: QueueAddress) {
   const open: Redis[] = [];
