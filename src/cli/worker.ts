@@ -1,5 +1,4 @@
 import { Command } from 'commander';
-import { serveQueue } from '../experiments/queue.js';
 import { wholeNumber } from './options.js';
 
 interface WorkerFlags {
@@ -44,6 +43,7 @@ export function workerCommand(): Command {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     try {
+      const { serveQueue } = await import('../experiments/queue.js'); // BullMQ loads only here
       await serveQueue(flags.queue, {
         concurrency: flags.concurrency,
         lockSeconds: flags.lockSeconds,

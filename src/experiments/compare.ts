@@ -10,7 +10,6 @@ import { comparisonCsv } from './csv.js';
 import { writeFileAtomic, writeJsonAtomic } from './files.js';
 import { planRuns, specDifferences, type ComparisonOptions, type RunSpec } from './plan.js';
 import { poolRunner, RunFailedError, type RunEnd } from './pool.js';
-import { checkQueue, queueRunner } from './queue.js';
 import { incompleteReason, makeRecord, readSavedRun, saveRun, type RunRecord } from './store.js';
 
 /** How a run of the comparison ended this time. */
@@ -95,7 +94,7 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
   }
   const { folder, hooks = {} } = run;
   // The queue first: a bad address or an unreachable Redis fails before the folder is touched.
-  if (run.queue) await checkQueue(run.queue);
+  if (run.queue) await (await import('./queue.js')).checkQueue(run.queue);
   await mkdir(folder, { recursive: true });
   // One comparison per folder at a time: a second one would redo the same runs and overwrite the plan.
   const lock = await takeLock(join(folder, lockName), `the results folder ${folder}`);
@@ -196,8 +195,9 @@ async function compareLocked(
     await writeCsv();
     return { status: 'done', record, path };
   };
+  // BullMQ and ioredis load only for a queue.
   const runner = run.queue
-    ? await queueRunner(run.queue, { namespace: comparisonKey(folder) })
+    ? await (await import('./queue.js')).queueRunner(run.queue, { namespace: comparisonKey(folder) })
     : poolRunner(workers);
   try {
     await runner.runAll(
