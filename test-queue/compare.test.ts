@@ -81,6 +81,30 @@ test('a compare stopped and started again collects what the workers finished and
   assert.equal(doneLines(), 8, 'no run was done twice');
 });
 
+test('a run that fails on a worker is reported with its reason, and queued again by the next compare', async () => {
+  // A learning rate this large makes the loss overflow at once: the worker's run throws.
+  const failing = {
+    ...tinyPlan,
+    strategies: ['finetune'],
+    seeds: [0],
+    strategyOptions: { finetune: { learningRate: 1e30 } },
+  };
+  const folder = join(root, 'failing');
+  const started = () =>
+    workers.flatMap((w) => w.log().split('\n')).filter((l) => /finetune-seed0 started/.test(l)).length;
+  const before = started();
+  for (const attempt of [1, 2]) {
+    const out = await compare(failing, { folder, queue: redis.url });
+    assert.equal(out.ran, 0);
+    assert.deepEqual(
+      out.failed.map((f) => f.spec.id),
+      ['finetune-seed0'],
+    );
+    assert.match(out.failed[0].error.message, /loss|diverg/i, 'the worker’s own message');
+    assert.equal(started() - before, attempt, 'each compare has the failed run done again');
+  }
+});
+
 test('two compares on one queue do not mix their runs', async () => {
   const [a, b] = await Promise.all([
     compare(tinyPlan, { folder: join(root, 'a'), queue: redis.url }),
