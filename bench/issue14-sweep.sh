@@ -22,7 +22,7 @@ echo "local pool, 2 processes: $(unf compare "${plan[@]}" --workers 2 --results 
 for n in 1 2; do
   pids=()
   for i in $(seq "$n"); do
-    unf worker --queue "$url" >"$out/worker$n-$i.log" 2>&1 &
+    node --import tsx src/cli/main.ts worker --queue "$url" >"$out/worker$n-$i.log" 2>&1 &  # not unf: $! must be node
     pids+=($!)
   done
   until [ "$(grep -l 'takes runs' "$out"/worker"$n"-*.log 2>/dev/null | wc -l)" -eq "$n" ]; do sleep 0.2; done

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { OptionError } from '../src/errors.js';
 import { parseQueueUrl, queueRunner, serveQueue } from '../src/experiments/queue.js';
 import { unforget } from '../test/cli/spawn.js';
-import { freePort } from './redis.js';
+import { freePort, startRedis, startWorker } from './redis.js';
 
 test('a queue address that is not redis://HOST:PORT is refused with the form to use', () => {
   assert.deepEqual(parseQueueUrl('redis://10.0.0.5:6400'), {
@@ -83,4 +83,19 @@ test('the command line says so and exits 1, before making a results folder', asy
   assert.equal(down.code, 1);
   assert.match(down.stderr, /cannot reach Redis/);
   assert.equal(existsSync(folder), false);
+});
+
+test('a worker whose Redis went away still quits on Ctrl-C, within seconds', async () => {
+  const redis = await startRedis();
+  const worker = startWorker(redis.url);
+  try {
+    await worker.waitFor(/takes runs from/);
+  } finally {
+    await redis.stop();
+  }
+  const t0 = Date.now();
+  worker.child.kill('SIGINT');
+  assert.equal(await worker.exited, 0);
+  assert.ok(Date.now() - t0 < 20_000, `quit after ${Date.now() - t0} ms`);
+  assert.match(worker.log(), /does not answer; quitting without it/);
 });

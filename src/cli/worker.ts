@@ -54,6 +54,8 @@ export function workerCommand(): Command {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
+    // Done: a connection to a Redis that went away may still hold the event loop.
+    process.exit(0);
   });
   return command;
 }

@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue, QueueEvents, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { OptionError } from '../errors.js';
@@ -402,8 +403,15 @@ export async function serveQueue(url: string, options: ServeOptions = {}): Promi
     log(`worker ${name} takes runs from ${address.label} (${concurrency} at a time)`);
     await stopped;
     stopRuns.abort();
-    await worker.close();
-    await running;
+    // Giving the runs back needs Redis. When it is gone, do not wait for it forever: the runs held
+    // here go back to the queue anyway once their locks run out.
+    const closing = worker.close().then(() => running);
+    closing.catch(() => {});
+    const gaveUp = await Promise.race([closing.then(() => false), sleep(10_000, true, { ref: false })]);
+    if (gaveUp) {
+      log(`Redis at ${address.label} does not answer; quitting without it`);
+      void worker.disconnect().catch(() => {});
+    }
   } finally {
     await Promise.all(free.map((f) => f.slot.close()));
     rmSync(stopFile, { force: true });
