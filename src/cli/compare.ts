@@ -78,6 +78,7 @@ interface CompareFlags {
   backend: BackendName | 'auto';
   results?: string;
   workers: number;
+  queue?: string;
   json?: boolean;
   progress: boolean;
   inferTask?: 'example' | 'batch' | 'both';
@@ -167,6 +168,11 @@ export function compareCommand(): Command {
       `share of each task’s training data held out as validation data (default ${defaultValidation} with --choose validation, else none)`,
       share,
     )
+    .option(
+      '--queue <url>',
+      'put the runs on a BullMQ queue in Redis (redis://HOST:PORT) for `unforget worker`s on any machine ' +
+        '(instead of --workers); results, CSV and report are still written here',
+    )
     .option('--json', 'print the summary as JSON instead of the table')
     .option('--no-progress', 'do not draw the progress bars');
   addInferenceFlags(command);
@@ -189,7 +195,10 @@ export function compareCommand(): Command {
   return command;
 }
 
-/** Progress on stderr: runs done / total, and one bar per worker with its run's progress. */
+/**
+ * Progress on stderr: runs done, running and waiting, and one bar per running run with the worker it
+ * runs on (1, 2, … in the local pool; host:pid on a queue).
+ */
 export function progressDisplay(enabled: boolean): CompareHooks & { log(line: string): void; stop(): void } {
   const draw = enabled && process.stderr.isTTY === true;
   const multi = draw
@@ -205,11 +214,22 @@ export function progressDisplay(enabled: boolean): CompareHooks & { log(line: st
       )
     : undefined;
   let overall: cliProgress.SingleBar | undefined;
-  const bars = new Map<number, cliProgress.SingleBar>();
+  /** The bar of each running run, by run id. */
+  const bars = new Map<string, cliProgress.SingleBar>();
+  const running = new Set<string>();
   let done = 0;
+  let failed = 0;
   let total = 0;
   const log = (line: string) => (multi ? multi.log(`${line}\n`) : console.error(line));
   const fraction = (p: Progress) => (p.task + p.step / Math.max(p.steps, 1)) / p.tasks;
+  const counts = () => ({ running: running.size, waiting: total - done - failed - running.size });
+  const ended = (spec: RunSpec) => {
+    running.delete(spec.id);
+    const bar = bars.get(spec.id);
+    if (bar) multi?.remove(bar);
+    bars.delete(spec.id);
+    overall?.update(done, counts());
+  };
   return {
     log,
     onNote(message) {
@@ -221,41 +241,47 @@ export function progressDisplay(enabled: boolean): CompareHooks & { log(line: st
       if (done > 0) log(`unforget: ${done} of ${total} runs already done; running the other ${total - done}`);
       for (const { spec, reason } of plan.redo)
         log(`unforget: redoing ${spec.id}: the saved file is unusable (${reason})`);
-      overall = multi?.create(total, done, {}, { format: 'runs {value}/{total} |{bar}| {percentage}%' });
+      overall = multi?.create(total, done, counts(), {
+        format: 'runs {value}/{total} done, {running} running, {waiting} waiting |{bar}| {percentage}%',
+      });
     },
-    onRunStart(spec: RunSpec, worker: number) {
+    onRunStart(spec, worker) {
+      running.add(spec.id);
+      overall?.update(done, counts());
       if (!multi) return;
-      const payload = { run: spec.id, task: 1, tasks: '?', phase: 'start' };
-      const bar = bars.get(worker);
+      const payload = { run: spec.id, worker, task: 1, tasks: '?', phase: 'start' };
+      const bar = bars.get(spec.id);
       if (bar) bar.update(0, payload);
       else
         bars.set(
-          worker,
+          spec.id,
           multi.create(1000, 0, payload, {
-            format: '  {run} task {task}/{tasks} {phase} |{bar}| {percentage}%',
+            format: '  {run} on {worker} task {task}/{tasks} {phase} |{bar}| {percentage}%',
           }),
         );
     },
     onRunProgress(spec, worker, p) {
-      bars.get(worker)?.update(Math.round(1000 * fraction(p)), {
+      bars.get(spec.id)?.update(Math.round(1000 * fraction(p)), {
         run: spec.id,
+        worker,
         task: p.task + 1,
         tasks: p.tasks,
         phase: p.phase,
       });
     },
-    onRunEnd(spec, _worker, outcome) {
+    onRunEnd(spec, worker, outcome) {
       if (outcome.status === 'done') {
         done++;
-        overall?.update(done);
         const acc = outcome.record.result.metrics?.averageAccuracy ?? NaN;
         const seconds = outcome.record.result.cost.trainMs.reduce((a, b) => a + b, 0) / 1000;
         log(
-          `unforget: ${spec.id} done (${done}/${total}): ACC ${(100 * acc).toFixed(1)}%, ${seconds.toFixed(1)} s`,
+          `unforget: ${spec.id} done (${done}/${total}): ACC ${(100 * acc).toFixed(1)}%, ${seconds.toFixed(1)} s, worker ${worker}`,
         );
       } else if (outcome.status === 'failed') {
+        failed++;
         log(`unforget: ${spec.id} failed: ${outcome.error.message}`);
       }
+      ended(spec);
     },
     stop() {
       multi?.stop();
@@ -328,7 +354,7 @@ async function compareAction(flags: CompareFlags): Promise<void> {
         validation: flags.validation,
         choose: flags.choose,
       },
-      { folder, workers: flags.workers, signal: controller.signal, hooks: display },
+      { folder, workers: flags.workers, queue: flags.queue, signal: controller.signal, hooks: display },
     );
   } finally {
     display.stop();
@@ -339,7 +365,9 @@ async function compareAction(flags: CompareFlags): Promise<void> {
   if (outcome.stopped) {
     console.error(
       `unforget: stopped with ${records.length} of ${runs.length} runs done (saved in ${folder}); ` +
-        'rerun the same command to do the rest',
+        (flags.queue
+          ? 'the other runs stay on the queue and the workers go on; rerun the same command to collect them'
+          : 'rerun the same command to do the rest'),
     );
     process.exitCode = 130;
     return;
@@ -355,7 +383,7 @@ async function compareAction(flags: CompareFlags): Promise<void> {
       console.log(comparisonTable(summary));
       console.log(
         `\n${outcome.ran} run${outcome.ran === 1 ? '' : 's'} done now, ${outcome.skipped} already done, in ${seconds.toFixed(0)} s ` +
-          `(${flags.workers} at a time).\nResults: ${folder}/ (one JSON per run), ${outcome.csvPath}; ` +
+          `(${flags.queue ? `on the queue ${flags.queue}` : `${flags.workers} at a time`}).\nResults: ${folder}/ (one JSON per run), ${outcome.csvPath}; ` +
           `report: ${report.path}`,
       );
     }

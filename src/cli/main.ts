@@ -12,6 +12,7 @@ import { reportCommand } from './report.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
 import { studyCommand } from './study.js';
+import { workerCommand } from './worker.js';
 
 const program = new Command('unforget')
   .description('Teach one neural network many tasks without forgetting the old ones (TensorFlow.js).')
@@ -22,6 +23,7 @@ program.addCommand(compareCommand());
 program.addCommand(reportCommand());
 program.addCommand(studyCommand());
 program.addCommand(serveCommand());
+program.addCommand(workerCommand());
 program.addCommand(learnCommand());
 program.addCommand(evalCommand());
 program.addCommand(predictCommand());

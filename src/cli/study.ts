@@ -18,6 +18,7 @@ interface StudyFlags {
   data?: string;
   fashion: boolean;
   workers: number;
+  queue?: string;
   backend: BackendName | 'auto';
   json?: boolean;
   progress: boolean;
@@ -57,6 +58,11 @@ export function studyCommand(): Command {
     .option('--data <folder>', 'Fashion-MNIST’s IDX folder (default /usr/share/datasets/fashion-mnist)')
     .option('--no-fashion', 'leave Fashion-MNIST out even where it is installed (MNIST only)')
     .option('--workers <n>', 'runs at once, each in its own process', wholeNumber(1), 2)
+    .option(
+      '--queue <url>',
+      'put the runs on a BullMQ queue in Redis (redis://HOST:PORT) for `unforget worker`s on any machine ' +
+        '(instead of --workers); study.json and study.html are still written here',
+    )
     .addOption(
       new Option('--backend <name>', 'TensorFlow.js backend of every worker')
         .choices(['auto', ...backendNames])
@@ -136,7 +142,13 @@ async function studyAction(names: string[], flags: StudyFlags): Promise<void> {
         fashion: flags.fashion ? (flags.data === undefined ? undefined : true) : false,
         backend: flags.backend,
       },
-      { out: flags.out, workers: flags.workers, signal: controller.signal, hooks: display },
+      {
+        out: flags.out,
+        workers: flags.workers,
+        queue: flags.queue,
+        signal: controller.signal,
+        hooks: display,
+      },
     );
   } finally {
     display.stop();
@@ -149,7 +161,7 @@ async function studyAction(names: string[], flags: StudyFlags): Promise<void> {
     console.log(studyText(outcome));
     console.log(
       `${runs.ran} run${runs.ran === 1 ? '' : 's'} done now, ${runs.skipped} already done, in ${seconds.toFixed(0)} s ` +
-        `(${flags.workers} at a time).\nFigures: ${outcome.jsonPath}; page: ${outcome.htmlPath}`,
+        `(${flags.queue ? `on the queue ${flags.queue}` : `${flags.workers} at a time`}).\nFigures: ${outcome.jsonPath}; page: ${outcome.htmlPath}`,
     );
   }
   if (runs.stopped) {

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { OptionError } from '../errors.js';
 import { removeLeftovers, takeLock } from '../persist/lock.js';
 import { strategyEntry } from '../strategies/index.js';
@@ -10,8 +9,8 @@ import type { Progress } from '../train/loop.js';
 import { comparisonCsv } from './csv.js';
 import { writeFileAtomic, writeJsonAtomic } from './files.js';
 import { planRuns, specDifferences, type ComparisonOptions, type RunSpec } from './plan.js';
-import { inProcessSlot, processSlot, type RunSlot } from './pool.js';
-import { makeRecord, readSavedRun, saveRun, type RunRecord } from './store.js';
+import { poolRunner, RunFailedError, type RunEnd } from './pool.js';
+import { incompleteReason, makeRecord, readSavedRun, saveRun, type RunRecord } from './store.js';
 
 /** How a run of the comparison ended this time. */
 export type RunOutcome =
@@ -23,9 +22,11 @@ export type RunOutcome =
 export interface CompareHooks {
   /** Once the folder is read: every planned run, those already done, and those redone (and why). */
   onPlan?(plan: { runs: RunSpec[]; done: RunSpec[]; redo: { spec: RunSpec; reason: string }[] }): void;
-  onRunStart?(spec: RunSpec, worker: number): void;
-  onRunProgress?(spec: RunSpec, worker: number, progress: Progress): void;
-  onRunEnd?(spec: RunSpec, worker: number, outcome: RunOutcome): void;
+  /** `worker` names where the run is: '1', '2', … for the local pool, host:pid for a queue's worker. */
+  onRunStart?(spec: RunSpec, worker: string): void;
+  onRunProgress?(spec: RunSpec, worker: string, progress: Progress): void;
+  /** A run on a queue whose worker stopped or died ends 'stopped' here and starts again elsewhere. */
+  onRunEnd?(spec: RunSpec, worker: string, outcome: RunOutcome): void;
   /** Something the user should know that is not an error (a stale lock taken over, leftovers removed). */
   onNote?(message: string): void;
 }
@@ -35,7 +36,15 @@ export interface CompareOptions {
   folder: string;
   /** Runs at once, each in a worker process of its own. Default 2. 0 runs them one by one in this process. */
   workers?: number;
-  /** Stops the running runs after their current step; they are not saved, and the next call redoes them. */
+  /**
+   * A Redis URL (redis://HOST:PORT): put the runs on that BullMQ queue for `unforget worker`s to
+   * take, instead of running them here (`workers` is then unused). Results are still saved here.
+   */
+  queue?: string;
+  /**
+   * Stops the running runs after their current step; they are not saved, and the next call redoes
+   * them. On a queue the runs stay there for the workers; the next call collects what they finished.
+   */
   signal?: AbortSignal;
   hooks?: CompareHooks;
 }
@@ -134,6 +143,8 @@ export async function runSpecs(
   const repeated = runs.find((r, i) => runs.findIndex((x) => x.id === r.id) !== i);
   if (repeated) throw new OptionError(`run ${repeated.id} is planned twice; give each run its own id`);
   const { folder, hooks = {} } = run;
+  // The queue first: a bad address or an unreachable Redis fails before the folder is touched.
+  if (run.queue) await (await import('./queue.js')).checkQueue(run.queue);
   await mkdir(folder, { recursive: true });
   // One call per folder at a time: a second one would redo the same runs and overwrite the plan.
   const lock = await takeLock(join(folder, lockName), `the results folder ${folder}`);
@@ -151,6 +162,17 @@ export async function runSpecs(
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * The name of a comparison on a shared queue: its machine and results folder, so two comparisons
+ * never mix their runs and the same one, started again, finds its own.
+ */
+export function comparisonKey(folder: string): string {
+  return createHash('sha256')
+    .update(`${hostname()}:${resolve(folder)}`)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 /** The lock file a comparison holds in its results folder. */
@@ -192,45 +214,45 @@ async function runLocked(
   const failed: { spec: RunSpec; error: Error }[] = [];
   const signal = run.signal ?? new AbortController().signal;
   let ran = 0;
-  const slotCount = Math.min(Math.max(workers, 1), Math.max(pending.length, 1));
-  const stopFile = join(tmpdir(), `unforget-stop-${process.pid}-${randomUUID()}`);
-  const removeStopFile = () => rmSync(stopFile, { force: true });
-  process.on('exit', removeStopFile);
-  const slots: RunSlot[] = Array.from({ length: slotCount }, () =>
-    workers === 0 ? inProcessSlot() : processSlot(stopFile),
-  );
-  const queue = [...pending];
-  const work = async (slot: RunSlot, worker: number) => {
-    for (let spec = queue.shift(); spec && !signal.aborted; spec = queue.shift()) {
-      const current = spec;
-      hooks.onRunStart?.(current, worker);
-      let outcome: RunOutcome;
-      try {
-        const result = await slot.run(current, (p) => hooks.onRunProgress?.(current, worker, p), signal);
-        if (result.stopped) {
-          outcome = { status: 'stopped' };
-        } else {
-          const record = makeRecord(current, result);
-          const path = await saveRun(folder, record);
-          records.set(current.id, record);
-          ran++;
-          await writeRecords();
-          outcome = { status: 'done', record, path };
-        }
-      } catch (error) {
-        const e = error instanceof Error ? error : new Error(String(error));
-        failed.push({ spec: current, error: e });
-        outcome = { status: 'failed', error: e };
-      }
-      hooks.onRunEnd?.(current, worker, outcome);
+  /** Saves a finished run, once: a queue may report one run twice (a worker that seemed dead). */
+  const keep = async (spec: RunSpec, end: RunEnd): Promise<RunOutcome> => {
+    if (end.status !== 'done') return end;
+    const record = makeRecord(spec, end.result, end.host);
+    const reason = incompleteReason(record);
+    if (reason) {
+      return {
+        status: 'failed',
+        error: new RunFailedError(`its result is not a whole run: ${reason}`, 'Incomplete'),
+      };
     }
+    const path = await saveRun(folder, record);
+    records.set(spec.id, record);
+    ran++;
+    await writeRecords();
+    return { status: 'done', record, path };
   };
+  // BullMQ and ioredis load only for a queue.
+  const runner = run.queue
+    ? await (await import('./queue.js')).queueRunner(run.queue, { namespace: comparisonKey(folder) })
+    : poolRunner(workers);
   try {
-    await Promise.all(slots.map((slot, i) => work(slot, i)));
+    await runner.runAll(
+      pending,
+      {
+        onStart: (spec, worker) => hooks.onRunStart?.(spec, worker),
+        onProgress: (spec, worker, p) => hooks.onRunProgress?.(spec, worker, p),
+        onNote: (message) => hooks.onNote?.(message),
+        async onEnd(spec, worker, end) {
+          if (records.has(spec.id)) return;
+          const outcome = await keep(spec, end);
+          if (outcome.status === 'failed') failed.push({ spec, error: outcome.error });
+          hooks.onRunEnd?.(spec, worker, outcome);
+        },
+      },
+      signal,
+    );
   } finally {
-    await Promise.all(slots.map((s) => s.close()));
-    removeStopFile();
-    process.off('exit', removeStopFile);
+    await runner.close();
   }
   await writeRecords();
   const finished = inOrder();

@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UnforgetError } from '../errors.js';
@@ -7,6 +9,7 @@ import type { Progress } from '../train/loop.js';
 import type { RunResult } from '../eval/result.js';
 import { executeRun, warmUp } from './execute.js';
 import type { RunSpec } from './plan.js';
+import type { RunHost } from './store.js';
 
 export type ParentMessage = { type: 'run'; spec: RunSpec; stopFile: string } | { type: 'stop' };
 export type WorkerMessage =
@@ -131,6 +134,80 @@ export function processSlot(stopFile: string): RunSlot {
         });
         c.disconnect();
       });
+    },
+  };
+}
+
+/** How one run ended on a runner: its result (and the machine it ran on), stopped, or failed. */
+export type RunEnd =
+  | { status: 'done'; result: RunResult; host?: RunHost }
+  | { status: 'stopped' }
+  | { status: 'failed'; error: Error };
+
+/** What a runner tells as runs go; `worker` names where a run is (a local slot, or host:pid). */
+export interface RunEvents {
+  onStart(spec: RunSpec, worker: string): void;
+  onProgress(spec: RunSpec, worker: string, progress: Progress): void;
+  /** Awaited before the runner counts the run as ended (the caller saves the result here). */
+  onEnd(spec: RunSpec, worker: string, end: RunEnd): Promise<void> | void;
+  /** Something the user should know that is not an error (e.g. a run given back to a queue). */
+  onNote?(message: string): void;
+}
+
+/**
+ * Runs a list of specs somewhere, each once, and reports every start, progress and end. The local
+ * pool is one; `queueRunner` (queue.ts) sends the runs to workers on other machines.
+ */
+export interface Runner {
+  /** Resolves when every spec has ended, or soon after the signal stops the runs. */
+  runAll(specs: readonly RunSpec[], events: RunEvents, signal: AbortSignal): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The local pool: `workers` runs at once, each in a process of its own (0: one by one in this
+ * process), taken in the order given.
+ *
+ * ```ts
+ * const runner = poolRunner(2);
+ * await runner.runAll(planRuns(options), { onStart() {}, onProgress() {}, onEnd: (s, w, end) => save(s, end) }, signal);
+ * await runner.close();
+ * ```
+ */
+export function poolRunner(workers: number): Runner {
+  const stopFile = join(tmpdir(), `unforget-stop-${process.pid}-${randomUUID()}`);
+  const removeStopFile = () => rmSync(stopFile, { force: true });
+  const slots: RunSlot[] = [];
+  return {
+    async runAll(specs, events, signal) {
+      const width = Math.min(Math.max(workers, 1), Math.max(specs.length, 1));
+      while (slots.length < width) slots.push(workers === 0 ? inProcessSlot() : processSlot(stopFile));
+      process.on('exit', removeStopFile);
+      const queue = [...specs];
+      const work = async (slot: RunSlot, worker: string) => {
+        for (let spec = queue.shift(); spec && !signal.aborted; spec = queue.shift()) {
+          const current = spec;
+          events.onStart(current, worker);
+          let end: RunEnd;
+          try {
+            const result = await slot.run(current, (p) => events.onProgress(current, worker, p), signal);
+            end = result.stopped ? { status: 'stopped' } : { status: 'done', result };
+          } catch (error) {
+            end = { status: 'failed', error: error instanceof Error ? error : new Error(String(error)) };
+          }
+          await events.onEnd(current, worker, end);
+        }
+      };
+      try {
+        await Promise.all(slots.slice(0, width).map((slot, i) => work(slot, String(i + 1))));
+      } finally {
+        removeStopFile();
+        process.off('exit', removeStopFile);
+      }
+    },
+    async close() {
+      await Promise.all(slots.map((s) => s.close()));
+      removeStopFile();
     },
   };
 }

@@ -11,9 +11,30 @@ export interface RunRecord {
   formatVersion: 1;
   spec: RunSpec;
   result: RunResult;
-  host: { node: string; platform: string; arch: string; cpus: number; cpuModel: string };
+  host: RunHost;
   /** ISO time the run finished. */
   finishedAt: string;
+}
+
+/** The machine a run ran on. */
+export interface RunHost {
+  node: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  cpuModel: string;
+}
+
+/** This machine, as a run record names it. */
+export function thisHost(): RunHost {
+  const cpu = cpus();
+  return {
+    node: process.version,
+    platform: process.platform,
+    arch: process.arch,
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model.trim() ?? 'unknown',
+  };
 }
 
 /** What the results folder holds for one planned run. */
@@ -22,20 +43,14 @@ export type SavedRun =
 
 export const runFileName = (id: string): string => `${id}.json`;
 
-export function makeRecord(spec: RunSpec, result: RunResult): RunRecord {
-  const cpu = cpus();
+/** The record of a finished run; `host` is where it ran (default: this machine). */
+export function makeRecord(spec: RunSpec, result: RunResult, host: RunHost = thisHost()): RunRecord {
   return {
     format: 'unforget-run',
     formatVersion: 1,
     spec,
     result,
-    host: {
-      node: process.version,
-      platform: process.platform,
-      arch: process.arch,
-      cpus: cpu.length,
-      cpuModel: cpu[0]?.model.trim() ?? 'unknown',
-    },
+    host,
     finishedAt: new Date().toISOString(),
   };
 }
