@@ -2,6 +2,9 @@
 # The same plan of 15 runs (5 strategies × 3 seeds, MNIST 0-4 then 5-9) three ways: the local pool (2 processes),
 # the queue with 1 worker process, the queue with 2 worker processes. Redis is started on a free port.
 #   bash bench/issue14-sweep.sh [iterations]
+# PLAN='compare flags' replaces the plan (keep --no-progress --json), e.g. the EWC λ grid on split MNIST:
+#   PLAN='--scenario split-mnist --strategies ewc --grid ewc.lambda=1e1,1e2,1e3,1e4,1e5 --seeds 3 --no-progress --json' \
+#     bash bench/issue14-sweep.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 iters=${1:-40}
@@ -13,6 +16,7 @@ url=redis://127.0.0.1:$port
 unf() { node --import tsx src/cli/main.ts "$@"; }
 plan=(--scenario mnist-transfer --strategies finetune,ewc,lwf,si,replay --seeds 3 --hidden 100
   --iterations "$iters" --batch-size 32 --backend "${BACKEND:-wasm}" --no-progress --json)
+if [ -n "${PLAN:-}" ]; then read -r -a plan <<<"$PLAN"; fi
 seconds() { node -e "console.log(JSON.parse(require('fs').readFileSync(0,'utf8')).seconds.toFixed(1))"; }
 commands() { redis-cli -p "$port" info stats | sed -n 's/^total_commands_processed:\([0-9]*\).*/\1/p'; }
 
