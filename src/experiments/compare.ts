@@ -110,7 +110,9 @@ export async function compare(options: ComparisonOptions, run: CompareOptions): 
   const outcome = await runSpecs(runs, run, {
     ready: () => writeJsonAtomic(join(run.folder, 'comparison.json'), file),
     records(records) {
-      csvWrite = csvWrite.then(() => writeFileAtomic(csvPath, comparisonCsv(records, { choose: options.choose })));
+      csvWrite = csvWrite.then(() =>
+        writeFileAtomic(csvPath, comparisonCsv(records, { choose: options.choose })),
+      );
       return csvWrite;
     },
   });
