@@ -8,9 +8,13 @@ import type { Interval } from './interval.js';
 /** What an effect says: a change the interval is sure of (up or down), none we can tell, or one seed only. */
 export type EffectKind = 'up' | 'down' | 'unclear' | 'single';
 
-/** Up when the whole 95% interval lies above zero, down when below, unclear when it holds zero. */
+/**
+ * Up when the whole 95% interval lies above zero, down when below, unclear when it holds zero, or when
+ * the effect rounds to 0.0 points (a narrow interval beside zero is no difference worth a sentence).
+ */
 export function effectKind(e: Interval): EffectKind {
   if (e.low === null || e.high === null) return 'single';
+  if (Math.abs(e.mean) < 0.0005) return 'unclear';
   if (e.low > 0) return 'up';
   if (e.high < 0) return 'down';
   return 'unclear';

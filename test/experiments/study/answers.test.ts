@@ -24,6 +24,8 @@ test('the kind of an effect follows its interval: above zero, below, across, or 
   assert.equal(effectKind(iv(-0.01, -0.02, -0.001)), 'down');
   assert.equal(effectKind(iv(-0.001, -0.006, 0.004)), 'unclear');
   assert.equal(effectKind(iv(0.03, null, null, 1)), 'single');
+  // Below zero but rounding to 0.0 points: no difference, not "lowered by 0.0 points".
+  assert.equal(effectKind(iv(-0.0004, -0.0009, -0.0001)), 'unclear');
   assert.equal(points(-0.0004), '0.0');
   assert.equal(points(-0.012), '−1.2');
 });
@@ -51,6 +53,9 @@ test('released: the answer says raised, lowered or no difference as the numbers 
     /made no difference we can tell to the mean accuracy .*: −0\.1 points \(95% interval −0\.6 to 0\.4, 5 seeds\)/,
   );
   assert.match(none, /does not matter where released weights start/);
+  const tiny = releasedAnswer({ ...figures, effect: iv(-0.0004, -0.0009, -0.0001) });
+  assert.match(tiny, /made no difference we can tell .*: 0\.0 points/);
+  assert.doesNotMatch(tiny, /lowered/);
   const wide = releasedAnswer({ ...figures, effect: iv(0.02, -0.005, 0.045) });
   assert.match(wide, /made no difference we can tell .*: 2\.0 points/);
   assert.match(
