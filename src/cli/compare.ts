@@ -196,6 +196,27 @@ export function compareCommand(): Command {
 }
 
 /**
+ * Ctrl-C stops the runs after their current steps (a second Ctrl-C quits at once), said on the
+ * progress display; `release` stops listening.
+ */
+export function stopOnCtrlC(display: { log(line: string): void }): {
+  signal: AbortSignal;
+  release(): void;
+} {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(130);
+    display.log(
+      'unforget: stopping after the current steps; finished runs are kept, rerun the same command to resume ' +
+        '(Ctrl-C again quits at once)',
+    );
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  return { signal: controller.signal, release: () => process.off('SIGINT', onInterrupt) };
+}
+
+/**
  * Progress on stderr: runs done, running and waiting, and one bar per running run with the worker it
  * runs on (1, 2, … in the local pool; host:pid on a queue).
  */
@@ -321,16 +342,7 @@ async function compareAction(flags: CompareFlags): Promise<void> {
       : { kind: 'mlp', hidden: flags.hidden };
   const folder = flags.results ?? join('results', `${flags.scenario}-${flags.setting}`);
   const display = progressDisplay(flags.progress && !flags.json);
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    display.log(
-      'unforget: stopping after the current steps; finished runs are kept, rerun the same command to resume ' +
-        '(Ctrl-C again quits at once)',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
+  const interrupt = stopOnCtrlC(display);
   const started = performance.now();
   let outcome: Awaited<ReturnType<typeof compare>>;
   try {
@@ -354,11 +366,11 @@ async function compareAction(flags: CompareFlags): Promise<void> {
         validation: flags.validation,
         choose: flags.choose,
       },
-      { folder, workers: flags.workers, queue: flags.queue, signal: controller.signal, hooks: display },
+      { folder, workers: flags.workers, queue: flags.queue, signal: interrupt.signal, hooks: display },
     );
   } finally {
     display.stop();
-    process.off('SIGINT', onInterrupt);
+    interrupt.release();
   }
   const seconds = (performance.now() - started) / 1000;
   const { records, runs, failed } = outcome;

@@ -4,7 +4,7 @@ import { OptionError } from '../errors.js';
 import { points } from '../experiments/study/answers.js';
 import { questionNames, type QuestionName } from '../experiments/study/questions.js';
 import { study, type StudyOutcome } from '../experiments/study/study.js';
-import { progressDisplay, seedList } from './compare.js';
+import { progressDisplay, seedList, stopOnCtrlC } from './compare.js';
 import { numberList, wholeNumber } from './options.js';
 
 interface StudyFlags {
@@ -115,16 +115,7 @@ export function studyText(outcome: StudyOutcome): string {
 
 async function studyAction(names: string[], flags: StudyFlags): Promise<void> {
   const display = progressDisplay(flags.progress && !flags.json);
-  const controller = new AbortController();
-  const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(130);
-    display.log(
-      'unforget: stopping after the current steps; finished runs are kept, rerun the same command to resume ' +
-        '(Ctrl-C again quits at once)',
-    );
-    controller.abort();
-  };
-  process.on('SIGINT', onInterrupt);
+  const interrupt = stopOnCtrlC(display);
   const started = performance.now();
   let outcome: StudyOutcome;
   try {
@@ -146,13 +137,13 @@ async function studyAction(names: string[], flags: StudyFlags): Promise<void> {
         out: flags.out,
         workers: flags.workers,
         queue: flags.queue,
-        signal: controller.signal,
+        signal: interrupt.signal,
         hooks: display,
       },
     );
   } finally {
     display.stop();
-    process.off('SIGINT', onInterrupt);
+    interrupt.release();
   }
   const seconds = (performance.now() - started) / 1000;
   const { runs } = outcome;

@@ -345,6 +345,22 @@ function plannedSteps(datasets: readonly Dataset[], options: TrainOptions): numb
   return datasets.reduce((n, d) => n + Math.ceil(exampleCount(d) / batchSize) * epochs, 0);
 }
 
+/** How many threads train on `datasets` (see `workerCount`), and the options the loop itself takes. */
+function threadsFor<O extends TrainOptions>(
+  learner: Learner,
+  strategy: Strategy,
+  datasets: readonly Dataset[],
+  options: O,
+): { workers: Workers; rest: O } {
+  const workers = workerCount(options.workers, {
+    learner,
+    strategy,
+    batchSize: options.batchSize ?? 128,
+    steps: plannedSteps(datasets, options),
+  });
+  return { workers, rest: { ...options, workers: undefined } };
+}
+
 const budgetOf = (o: TrainOptions): Program['options'] => ({
   epochs: o.epochs,
   iterations: o.iterations,
@@ -368,16 +384,12 @@ export async function train(
   strategy: Strategy,
   options: TrainOptions = {},
 ): Promise<RunResult> {
-  const workers = workerCount(options.workers, {
+  const { workers, rest } = threadsFor(
     learner,
     strategy,
-    batchSize: options.batchSize ?? 128,
-    steps: plannedSteps(
-      scenario.tasks.map((t) => t.train),
-      options,
-    ),
-  });
-  const rest = { ...options, workers: undefined };
+    scenario.tasks.map((t) => t.train),
+    options,
+  );
   return together(
     workers,
     async () => ({
@@ -409,13 +421,7 @@ export async function learn(
   strategy: Strategy,
   options: LearnOptions = {},
 ): Promise<LearnResult> {
-  const workers = workerCount(options.workers, {
-    learner,
-    strategy,
-    batchSize: options.batchSize ?? 128,
-    steps: plannedSteps([task.train], options),
-  });
-  const rest = { ...options, workers: undefined };
+  const { workers, rest } = threadsFor(learner, strategy, [task.train], options);
   return together(
     workers,
     async () => ({
