@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { im2col } from '../backend/im2col.js';
 import { exampleCount, exampleSize, type Dataset } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import type { Learner } from '../model/learner.js';
@@ -170,25 +171,9 @@ function patchesOf(step: ConvStep, x: tf.Tensor4D, oh: number, ow: number): tf.T
   const [m, h, w] = x.shape;
   const top = step.padding === 'same' ? Math.floor(Math.max((oh - 1) * sh + fh - h, 0) / 2) : 0;
   const left = step.padding === 'same' ? Math.floor(Math.max((ow - 1) * sw + fw - w, 0) / 2) : 0;
-  const input = x.dataSync();
   const row = fh * fw * cin;
   const out = new Float32Array(m * oh * ow * row);
-  let at = 0;
-  for (let n = 0; n < m; n++) {
-    for (let y = 0; y < oh; y++) {
-      for (let z = 0; z < ow; z++) {
-        for (let kh = 0; kh < fh; kh++) {
-          const r = y * sh + kh - top;
-          for (let kw = 0; kw < fw; kw++, at += cin) {
-            const c = z * sw + kw - left;
-            if (r < 0 || r >= h || c < 0 || c >= w) continue;
-            const from = ((n * h + r) * w + c) * cin;
-            out.set(input.subarray(from, from + cin), at);
-          }
-        }
-      }
-    }
-  }
+  im2col(x.dataSync() as Float32Array, out, m, h, w, cin, fh, fw, sh, sw, top, left, oh, ow);
   return tf.tensor3d(out, [m, oh * ow, row]);
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { im2col } from '../im2col.js';
 import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArgs } from './backend.js';
 import { activeNativeBlas } from './native-blas.js';
 import { permute4d } from './permute.js';
@@ -129,33 +130,6 @@ function conv2DBackpropFilter({
     return dw;
   } finally {
     release(backend, ...temps);
-  }
-}
-
-/** cols[(b·oh + y)·ow + x, (kh·fw + kw)·ch + c] = x[b, y·sh + kh − pt, x·sw + kw − pl, c], zero outside. */
-function im2col(
-  src: Float32Array,
-  cols: Float32Array,
-  ...[nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow]: readonly number[]
-): void {
-  let o = 0;
-  for (let b = 0; b < nb; b++) {
-    for (let y = 0; y < oh; y++) {
-      for (let xx = 0; xx < ow; xx++) {
-        for (let kh = 0; kh < fh; kh++) {
-          const r = y * sh + kh - pt;
-          for (let kw = 0; kw < fw; kw++) {
-            const c = xx * sw + kw - pl;
-            if (r < 0 || r >= h || c < 0 || c >= w) {
-              for (let k = 0; k < ch; k++) cols[o++] = 0;
-            } else {
-              const at = ((b * h + r) * w + c) * ch;
-              for (let k = 0; k < ch; k++) cols[o++] = src[at + k];
-            }
-          }
-        }
-      }
-    }
   }
 }
 
