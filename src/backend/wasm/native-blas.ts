@@ -13,6 +13,7 @@
  * alone; installing unforget never compiles anything.
  */
 
+import { cacheDir as unforgetCache } from '../../cache-dir.js';
 import { OptionError } from '../../errors.js';
 
 const source = String.raw`
@@ -136,32 +137,41 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
   return 0;
 }
 
-/* adam(memory, n, valueAt, gradAt, mAt, vAt, outValueAt, outMAt, outVAt, beta1, beta2, epsilon, rate, root):
-   one Adam update of n floats (see adam.ts), written to the out arrays. */
-static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = 14;
-  napi_value argv[14];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  size_t n = (size_t)num(env, argv[1]);
-  const float *theta = (const float *)(base + (size_t)num(env, argv[2]));
-  const float *g = (const float *)(base + (size_t)num(env, argv[3]));
-  const float *m0 = (const float *)(base + (size_t)num(env, argv[4]));
-  const float *v0 = (const float *)(base + (size_t)num(env, argv[5]));
-  float *theta1 = (float *)(base + (size_t)num(env, argv[6]));
-  float *m1 = (float *)(base + (size_t)num(env, argv[7]));
-  float *v1 = (float *)(base + (size_t)num(env, argv[8]));
-  float b1 = (float)num(env, argv[9]), b2 = (float)num(env, argv[10]), eps = (float)num(env, argv[11]);
-  float rate = (float)num(env, argv[12]), root = (float)num(env, argv[13]);
+/* Compiled twice where the compiler and loader allow (GCC or Clang on Linux): for AVX2 and for the
+   baseline, picked at load time by the CPU. */
+#if defined(__linux__) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define WIDE __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDE
+#endif
+
+/* The loop of adam() below; restrict tells the compiler the arrays do not overlap, so it vectorises. */
+WIDE static void adam_loop(size_t n, const float *restrict theta, const float *restrict g,
+                           float *restrict m, float *restrict v, float *restrict theta1, float b1,
+                           float b2, float eps, float rate, float root) {
   float c1 = 1.0f - b1, c2 = 1.0f - b2;
   for (size_t i = 0; i < n; i++) {
     float gi = g[i];
-    float mi = b1 * m0[i] + c1 * gi;
-    float vi = b2 * v0[i] + c2 * gi * gi;
-    m1[i] = mi;
-    v1[i] = vi;
+    float mi = b1 * m[i] + c1 * gi;
+    float vi = b2 * v[i] + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
     theta1[i] = theta[i] - rate * mi / (sqrtf(vi) * root + eps);
   }
+}
+
+/* adam(memory, n, valueAt, gradAt, mAt, vAt, outValueAt, beta1, beta2, epsilon, rate, root): one
+   Adam update of n floats (see adam.ts): the moments m and v in place, the new value to outValue. */
+static napi_value adam(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  size_t n = (size_t)num(env, argv[1]);
+  float *at[5];
+  for (int i = 0; i < 5; i++) at[i] = (float *)(base + (size_t)num(env, argv[2 + i]));
+  adam_loop(n, at[0], at[1], at[2], at[3], at[4], (float)num(env, argv[7]), (float)num(env, argv[8]),
+            (float)num(env, argv[9]), (float)num(env, argv[10]), (float)num(env, argv[11]));
   return 0;
 }
 
@@ -253,7 +263,10 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
-  /** One Adam update of n floats into the out arrays (see adam.ts; rate = η/(1−β₁ᵗ), root = 1/√(1−β₂ᵗ)). */
+  /**
+   * One Adam update of n floats (see adam.ts; rate = η/(1−β₁ᵗ), root = 1/√(1−β₂ᵗ)): the moments m and
+   * v are updated in place, the new value is written at outValueAt.
+   */
   adam(
     memory: ArrayBuffer,
     n: number,
@@ -262,8 +275,6 @@ export interface NativeBlas {
     mAt: number,
     vAt: number,
     outValueAt: number,
-    outMAt: number,
-    outVAt: number,
     beta1: number,
     beta2: number,
     epsilon: number,
@@ -317,22 +328,28 @@ export function nativeBlasSelfCheck(
 
 function adamCheck(adam: NativeBlas['adam']): string | undefined {
   const random = checkNumbers();
-  const n = 37;
-  // value, gradient, m, v (v ≥ 0), then the three outputs; a float of padding first.
-  const memory = new Float32Array(1 + 7 * n);
+  const n = 37; // not a multiple of the vector width: the loop's tail is checked too
+  // value, gradient, m, v (v ≥ 0), then the new value; a float of padding first.
+  const memory = new Float32Array(1 + 5 * n);
   for (let i = 1; i <= 4 * n; i++) memory[i] = i > 3 * n ? Math.abs(random()) : random();
+  const before = memory.slice();
   const [b1, b2, eps, rate, root] = [0.9, 0.999, 1e-7, 0.01, 3];
   const at = (k: number) => 4 * (1 + k * n);
-  adam(memory.buffer, n, at(0), at(1), at(2), at(3), at(4), at(5), at(6), b1, b2, eps, rate, root);
+  adam(memory.buffer, n, at(0), at(1), at(2), at(3), at(4), b1, b2, eps, rate, root);
   let diff = 0;
   for (let i = 0; i < n; i++) {
-    const [theta, g, m0, v0] = [0, 1, 2, 3].map((k) => memory[1 + k * n + i]);
+    const [theta, g, m0, v0] = [0, 1, 2, 3].map((k) => before[1 + k * n + i]);
     const m = b1 * m0 + (1 - b1) * g;
     const v = b2 * v0 + (1 - b2) * g * g;
-    const want = [theta - (rate * m) / (Math.sqrt(v) * root + eps), m, v];
-    want.forEach(
-      (w, k) => (diff = Math.max(diff, Math.abs(memory[1 + (4 + k) * n + i] - w) / Math.max(1, Math.abs(w)))),
-    );
+    // Where each result lands: the new value in the out array, m and v over their inputs.
+    const want: [number, number][] = [
+      [4, theta - (rate * m) / (Math.sqrt(v) * root + eps)],
+      [2, m],
+      [3, v],
+    ];
+    for (const [k, w] of want) {
+      diff = Math.max(diff, Math.abs(memory[1 + k * n + i] - w) / Math.max(1, Math.abs(w)));
+    }
   }
   return diff < tolerance
     ? undefined
@@ -410,9 +427,8 @@ export function loadNativeBlas(build = true): NativeBlas | null {
   const { createHash } = process.getBuiltinModule('node:crypto');
   const { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } = process.getBuiltinModule('node:fs');
   const { createRequire } = process.getBuiltinModule('node:module');
-  const { homedir } = process.getBuiltinModule('node:os');
   const { dirname, join, resolve } = process.getBuiltinModule('node:path');
-  const cacheDir = process.env.UNFORGET_CACHE ?? join(homedir(), '.cache', 'unforget');
+  const cacheDir = unforgetCache();
   const headers = [
     resolve(dirname(process.execPath), '..', 'include', 'node'),
     '/usr/include/node',
