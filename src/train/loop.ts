@@ -8,6 +8,7 @@ import { seededRandom, shuffleInPlace, type Random } from '../random.js';
 import { checkCount } from '../scenarios/options.js';
 import { activeOutputs, headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
 import { version } from '../version.js';
+import { sparseSoftmaxCrossEntropy } from './cross-entropy.js';
 import { makeOptimizer } from './optimizers.js';
 import type { RunResult, Workers } from '../eval/result.js';
 import { inferredAccuracy } from '../eval/infer.js';
@@ -96,9 +97,9 @@ function classificationLoss(learner: Learner, batch: Batch, seen: number): tf.Sc
       rows.map((r) => batch.targets[r]),
       'int32',
     );
-    const loss = tf.losses
-      .softmaxCrossEntropy(tf.oneHot(targets, logits.shape[1]), logits)
-      .mul(rows.length / batch.tasks.length) as tf.Scalar;
+    const loss = sparseSoftmaxCrossEntropy(logits, targets).mul(
+      rows.length / batch.tasks.length,
+    ) as tf.Scalar;
     total = total ? (total.add(loss) as tf.Scalar) : loss;
   }
   return total as tf.Scalar;

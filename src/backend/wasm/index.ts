@@ -11,6 +11,7 @@ import { fusedMatMulConfig } from './fused-mat-mul.js';
 import { identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { loadNativeBlas, nativeBlasState, useNativeBlas, type NativeBlasStatus } from './native-blas.js';
+import { softmaxCrossEntropyConfig, softmaxCrossEntropyGradConfig } from './softmax-cross-entropy.js';
 import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -27,6 +28,8 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   sumConfig,
   fusedAdamConfig,
   identityConfig,
+  softmaxCrossEntropyConfig,
+  softmaxCrossEntropyGradConfig,
 ];
 
 let enabled = false;
@@ -46,7 +49,7 @@ export interface WasmTrainingKernelOptions {
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
  * segment-sum gradients the backend lacks, faster max-pool and bias gradients, and a fused Adam
- * update (used by unforget's training loop) and an Identity that shares bytes instead of copying them. Other backends are untouched. Calling it again
+ * update and a one-kernel softmax cross-entropy (used by unforget's training loop), and an Identity that shares bytes instead of copying them. Other backends are untouched. Calling it again
  * registers nothing twice (it only applies `nativeBlas` when given); `disableWasmTrainingKernels`
  * puts the shipped kernels back.
  *
