@@ -29,7 +29,7 @@ for (const [backend, kernels] of [
   ['wasm', false],
   ['cpu', false],
 ] as const) {
-  test(`the one-kernel cross-entropy equals tf.losses.softmaxCrossEntropy, value and gradient (${backend}${kernels ? " with unforget's kernels" : ''})`, async () => {
+  test(`sparseSoftmaxCrossEntropy equals tf.losses.softmaxCrossEntropy, value and gradient (${backend}${kernels ? " with unforget's kernels" : ''})`, async () => {
     await tf.setBackend(backend);
     if (kernels) enableWasmTrainingKernels({ nativeBlas: false });
     else disableWasmTrainingKernels();
