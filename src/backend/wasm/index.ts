@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedAdamConfig } from './adam.js';
 import { shippedKernel } from './backend.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
@@ -17,6 +18,8 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   fusedMatMulConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
@@ -43,8 +46,9 @@ export interface WasmTrainingKernelOptions {
 /**
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
- * segment-sum gradients the backend lacks, faster max-pool and bias gradients, and a fused Adam
- * update (used by unforget's training loop). Other backends are untouched. Calling it again
+ * segment-sum gradients the backend lacks, faster max-pool and bias gradients, a fused Adam
+ * update (used by unforget's training loop), and, with the native BLAS, the convolution's forward
+ * pass. Other backends are untouched. Calling it again
  * registers nothing twice (it only applies `nativeBlas` when given); `disableWasmTrainingKernels`
  * puts the shipped kernels back.
  *

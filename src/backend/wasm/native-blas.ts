@@ -1,8 +1,8 @@
 /**
  * An optional native matrix product for the wasm training kernels: a small N-API addon that calls
  * the system's BLAS (`cblas_sgemm`, found at run time with dlopen: OpenBLAS, or any libblas.so.3
- * with the CBLAS symbols) directly on the wasm heap, plus im2col/col2im loops for the convolution
- * gradients. Not a kernel. wasm here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512
+ * with the CBLAS symbols) directly on the wasm heap, plus im2col/col2im loops for the convolutions
+ * and the max-pool gradient. Not a kernel. wasm here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512
  * and every core, several times the speed on the products that dominate training.
  *
  * `enableWasmTrainingKernels` loads it by default (UNFORGET_NATIVE_BLAS=0 or `{ nativeBlas: false }`
@@ -14,11 +14,13 @@
  */
 
 import { OptionError } from '../../errors.js';
+import type { Geometry } from '../im2col.js';
 
 const source = String.raw`
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <string.h>
 #include <math.h>
 
@@ -96,12 +98,20 @@ static napi_value im2col(napi_env env, napi_callback_info info) {
     for (int y = 0; y < g.oh; y++)
       for (int xx = 0; xx < g.ow; xx++) {
         float *out = cols + (((size_t)b * g.oh + y) * g.ow + xx) * row;
+        int c0 = xx * g.sw - g.pl;
         for (int kh = 0; kh < g.fh; kh++) {
           int r = y * g.sh + kh - g.pt;
-          for (int kw = 0; kw < g.fw; kw++, out += g.ch) {
-            int c = xx * g.sw + kw - g.pl;
+          ptrdiff_t at = (((ptrdiff_t)b * g.h + r) * g.w + c0) * g.ch;
+          if (r >= 0 && r < g.h && c0 >= 0 && c0 + g.fw <= g.w) {
+            /* The window's row lies inside the image: its fw·ch floats are contiguous in x. */
+            memcpy(out, x + at, sizeof(float) * g.fw * g.ch);
+            out += (size_t)g.fw * g.ch;
+            continue;
+          }
+          for (int kw = 0; kw < g.fw; kw++, out += g.ch, at += g.ch) {
+            int c = c0 + kw;
             if (r < 0 || r >= g.h || c < 0 || c >= g.w) memset(out, 0, sizeof(float) * g.ch);
-            else memcpy(out, x + (((size_t)b * g.h + r) * g.w + c) * g.ch, sizeof(float) * g.ch);
+            else memcpy(out, x + at, sizeof(float) * g.ch);
           }
         }
       }
@@ -131,6 +141,45 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
             float *out = dx + (((size_t)b * g.h + r) * g.w + c) * g.ch;
             for (int i = 0; i < g.ch; i++) out[i] += in[i];
           }
+        }
+      }
+  return 0;
+}
+
+/* maxpoolgrad(memory, xByte, dyByte, dxByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): the gradient
+   of a max pool, dx[b, i, j, c] = Σ dy[b, y, x, c] over the windows (y, x) whose first maximum in
+   row-major order of x[b, ·, ·, c] sits at (i, j); dx is overwritten. */
+static napi_value maxpoolgrad(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
+  const float *dy = (const float *)(base + (size_t)num(env, argv[2]));
+  float *dx = (float *)(base + (size_t)num(env, argv[3]));
+  geometry g = read_geometry(env, argv + 4);
+  memset(dx, 0, sizeof(float) * (size_t)g.nb * g.h * g.w * g.ch);
+  for (int b = 0; b < g.nb; b++)
+    for (int y = 0; y < g.oh; y++)
+      for (int xx = 0; xx < g.ow; xx++) {
+        int r0 = y * g.sh - g.pt, c0 = xx * g.sw - g.pl;
+        int r1 = r0 + g.fh < g.h ? r0 + g.fh : g.h, c1 = c0 + g.fw < g.w ? c0 + g.fw : g.w;
+        if (r0 < 0) r0 = 0;
+        if (c0 < 0) c0 = 0;
+        const float *grad = dy + (((size_t)b * g.oh + y) * g.ow + xx) * g.ch;
+        const float *window = x + (((size_t)b * g.h + r0) * g.w + c0) * g.ch;
+        float *out = dx + (((size_t)b * g.h + r0) * g.w + c0) * g.ch;
+        for (int k = 0; k < g.ch; k++) {
+          float best = -INFINITY;
+          int where = -1; /* the maximum's offset from the window's corner */
+          for (int r = 0; r < r1 - r0; r++)
+            for (int c = 0; c < c1 - c0; c++) {
+              int at = (r * g.w + c) * g.ch + k;
+              int more = window[at] > best;
+              best = more ? window[at] : best;
+              where = more ? at : where;
+            }
+          if (where >= 0) out[where] += grad[k];
         }
       }
   return 0;
@@ -207,31 +256,17 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
+      {"maxPoolGrad", 0, maxpoolgrad, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
       {"adam", 0, adam, 0, 0, 0, napi_default, 0},
       {"library", 0, 0, 0, 0, library, napi_default, 0},
   };
-  napi_define_properties(env, exports, 6, props);
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
 `;
-
-type Geometry = [
-  nb: number,
-  h: number,
-  w: number,
-  ch: number,
-  fh: number,
-  fw: number,
-  sh: number,
-  sw: number,
-  pt: number,
-  pl: number,
-  oh: number,
-  ow: number,
-];
 
 /** The addon's functions; offsets are in bytes into `memory` (the wasm heap). */
 export interface NativeBlas {
@@ -253,6 +288,11 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
+  /**
+   * The gradient of a max pool over the windows of the geometry (fh×fw, strides, padding): dx = dy
+   * added at each window's first maximum of x, in row-major order (dx is overwritten).
+   */
+  maxPoolGrad(memory: ArrayBuffer, xAt: number, dyAt: number, dxAt: number, ...geometry: Geometry): void;
   /** One Adam update of n floats into the out arrays (see adam.ts; rate = η/(1−β₁ᵗ), root = 1/√(1−β₂ᵗ)). */
   adam(
     memory: ArrayBuffer,
