@@ -2,6 +2,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { conv2DConfig, fusedConv2DConfig } from '../../src/backend/wasm/conv2d.js';
+import { maxPoolConfig } from '../../src/backend/wasm/max-pool.js';
 import {
   disableWasmTrainingKernels,
   enableWasmTrainingKernels,
@@ -22,8 +23,8 @@ function random(shape: number[], round = false): tf.Tensor {
   for (let i = 0; i < values.length; i++) {
     seed = (seed * 1103515245 + 12345) % 2147483648;
     values[i] = seed / 1073741824 - 1;
-    // Few distinct values, so that pooling windows hold ties.
-    if (round) values[i] = Math.round(values[i] * 2);
+    // Few distinct values, so that pooling windows hold ties (+ 0: no −0, whose max with 0 may be either).
+    if (round) values[i] = Math.round(values[i] * 2) + 0;
   }
   return tf.tensor(values, shape);
 }
@@ -169,7 +170,7 @@ describe('convolution forward pass on the native BLAS', { skip }, () => {
   });
 
   test('the kernels are registered with the addon and the shipped ones come back when disabled', () => {
-    const ours = [conv2DConfig, fusedConv2DConfig];
+    const ours = [conv2DConfig, fusedConv2DConfig, maxPoolConfig];
     const current = () => ours.map((c) => tf.getKernel(c.kernelName, 'wasm')?.kernelFunc);
     assert.deepEqual(
       current(),
@@ -189,27 +190,30 @@ describe('convolution forward pass on the native BLAS', { skip }, () => {
     );
   });
 
-  test('max-pool gradient in C equals the wasm one, ties included', () => {
+  test('max pool and its gradient in C equal the shipped max pool and the wasm gradient, ties included', () => {
     const pools: [number[], number, number, 'valid' | 'same'][] = [
       [[2, 8, 8, 3], 2, 2, 'valid'],
       [[2, 9, 7, 5], 2, 2, 'same'],
       [[1, 10, 11, 4], 3, 2, 'same'],
       [[3, 9, 9, 2], 3, 1, 'valid'],
+      // More channels than the C loop's block of 64.
+      [[2, 6, 6, 70], 2, 2, 'same'],
     ];
     for (const [shape, size, stride, pad] of pools) {
       for (const ties of [false, true]) {
         const x = random(shape, ties);
-        const [want, got] = both(() =>
-          tf.grads((a: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), 1.5)))([
-            x,
-          ]),
-        );
-        assert.deepEqual(
-          got,
-          want,
-          `maxPool grad ${shape} size=${size} stride=${stride} ${pad} ties=${ties}`,
-        );
-        x.dispose();
+        const pooled = tf.tidy(() => tf.maxPool(x as tf.Tensor4D, size, stride, pad).shape);
+        const weights = random(pooled);
+        const [want, got] = both(() => [
+          tf.maxPool(x as tf.Tensor4D, size, stride, pad),
+          ...tf.grads((a: tf.Tensor) =>
+            tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, size, stride, pad), weights)),
+          )([x]),
+        ]);
+        const name = `maxPool ${shape} size=${size} stride=${stride} ${pad} ties=${ties}`;
+        assert.deepEqual(got[0], want[0], `${name}: forward`);
+        assert.deepEqual(got[1], want[1], `${name}: gradient`);
+        tf.dispose([x, weights]);
       }
     }
   });

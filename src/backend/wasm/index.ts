@@ -9,6 +9,7 @@ import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { fusedMatMulConfig } from './fused-mat-mul.js';
+import { maxPoolConfig } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { loadNativeBlas, nativeBlasState, useNativeBlas, type NativeBlasStatus } from './native-blas.js';
 import { sumConfig } from './sum.js';
@@ -25,6 +26,7 @@ export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   unsortedSegmentSumConfig,
+  maxPoolConfig,
   maxPoolGradConfig,
   sumConfig,
   fusedAdamConfig,
@@ -47,8 +49,8 @@ export interface WasmTrainingKernelOptions {
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
  * segment-sum gradients the backend lacks, faster max-pool and bias gradients, a fused Adam
- * update (used by unforget's training loop), and, with the native BLAS, the convolution's forward
- * pass. Other backends are untouched. Calling it again
+ * update (used by unforget's training loop), and, with the native BLAS, the convolution's and the
+ * max pool's forward passes. Other backends are untouched. Calling it again
  * registers nothing twice (it only applies `nativeBlas` when given); `disableWasmTrainingKernels`
  * puts the shipped kernels back.
  *

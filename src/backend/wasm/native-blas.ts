@@ -146,6 +146,49 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
   return 0;
 }
 
+/* The pooling windows: output pixel (y, x) of image b pools rows [r0, r1) and columns [c0, c1) of
+   the input, clipped to it; max[k] (k < n) is the largest x[b, ·, ·, k0 + k] there (−∞ when none is
+   larger). Channels innermost and no branches, so that the compiler vectorises the loops. */
+enum { LANES = 64 };
+typedef struct { int r0, r1, c0, c1; } window;
+
+static window window_at(const geometry *g, int y, int x) {
+  window v = {y * g->sh - g->pt, 0, x * g->sw - g->pl, 0};
+  v.r1 = v.r0 + g->fh < g->h ? v.r0 + g->fh : g->h;
+  v.c1 = v.c0 + g->fw < g->w ? v.c0 + g->fw : g->w;
+  if (v.r0 < 0) v.r0 = 0;
+  if (v.c0 < 0) v.c0 = 0;
+  return v;
+}
+
+static void window_max(const float *x, const geometry *g, int b, window v, int k0, int n, float *max) {
+  for (int k = 0; k < n; k++) max[k] = -INFINITY;
+  for (int r = v.r0; r < v.r1; r++)
+    for (int c = v.c0; c < v.c1; c++) {
+      const float *at = x + (((size_t)b * g->h + r) * g->w + c) * g->ch + k0;
+      for (int k = 0; k < n; k++) max[k] = at[k] > max[k] ? at[k] : max[k];
+    }
+}
+
+/* maxpool(memory, xByte, yByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): y = the max pool of x. */
+static napi_value maxpool(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
+  float *y = (float *)(base + (size_t)num(env, argv[2]));
+  geometry g = read_geometry(env, argv + 3);
+  for (int b = 0; b < g.nb; b++)
+    for (int i = 0; i < g.oh; i++)
+      for (int j = 0; j < g.ow; j++) {
+        float *out = y + (((size_t)b * g.oh + i) * g.ow + j) * g.ch;
+        for (int k0 = 0; k0 < g.ch; k0 += LANES)
+          window_max(x, &g, b, window_at(&g, i, j), k0, g.ch - k0 < LANES ? g.ch - k0 : LANES, out + k0);
+      }
+  return 0;
+}
+
 /* maxpoolgrad(memory, xByte, dyByte, dxByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): the gradient
    of a max pool, dx[b, i, j, c] = Σ dy[b, y, x, c] over the windows (y, x) whose first maximum in
    row-major order of x[b, ·, ·, c] sits at (i, j); dx is overwritten. */
@@ -159,27 +202,27 @@ static napi_value maxpoolgrad(napi_env env, napi_callback_info info) {
   float *dx = (float *)(base + (size_t)num(env, argv[3]));
   geometry g = read_geometry(env, argv + 4);
   memset(dx, 0, sizeof(float) * (size_t)g.nb * g.h * g.w * g.ch);
+  float max[LANES], owed[LANES];
   for (int b = 0; b < g.nb; b++)
-    for (int y = 0; y < g.oh; y++)
-      for (int xx = 0; xx < g.ow; xx++) {
-        int r0 = y * g.sh - g.pt, c0 = xx * g.sw - g.pl;
-        int r1 = r0 + g.fh < g.h ? r0 + g.fh : g.h, c1 = c0 + g.fw < g.w ? c0 + g.fw : g.w;
-        if (r0 < 0) r0 = 0;
-        if (c0 < 0) c0 = 0;
-        const float *grad = dy + (((size_t)b * g.oh + y) * g.ow + xx) * g.ch;
-        const float *window = x + (((size_t)b * g.h + r0) * g.w + c0) * g.ch;
-        float *out = dx + (((size_t)b * g.h + r0) * g.w + c0) * g.ch;
-        for (int k = 0; k < g.ch; k++) {
-          float best = -INFINITY;
-          int where = -1; /* the maximum's offset from the window's corner */
-          for (int r = 0; r < r1 - r0; r++)
-            for (int c = 0; c < c1 - c0; c++) {
-              int at = (r * g.w + c) * g.ch + k;
-              int more = window[at] > best;
-              best = more ? window[at] : best;
-              where = more ? at : where;
+    for (int i = 0; i < g.oh; i++)
+      for (int j = 0; j < g.ow; j++) {
+        window v = window_at(&g, i, j);
+        const float *grad = dy + (((size_t)b * g.oh + i) * g.ow + j) * g.ch;
+        for (int k0 = 0; k0 < g.ch; k0 += LANES) {
+          int n = g.ch - k0 < LANES ? g.ch - k0 : LANES;
+          window_max(x, &g, b, v, k0, n, max);
+          /* The gradient goes to the first tap that holds the maximum (none when all are −∞ or NaN):
+             owed[k] is what is still to give, zero once given. */
+          for (int k = 0; k < n; k++) owed[k] = max[k] > -INFINITY ? grad[k0 + k] : 0.0f;
+          for (int r = v.r0; r < v.r1; r++)
+            for (int c = v.c0; c < v.c1; c++) {
+              size_t at = (((size_t)b * g.h + r) * g.w + c) * g.ch + k0;
+              for (int k = 0; k < n; k++) {
+                int hit = x[at + k] == max[k];
+                dx[at + k] += hit ? owed[k] : 0.0f;
+                owed[k] = hit ? 0.0f : owed[k];
+              }
             }
-          if (where >= 0) out[where] += grad[k];
         }
       }
   return 0;
@@ -256,6 +299,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
+      {"maxPool", 0, maxpool, 0, 0, 0, napi_default, 0},
       {"maxPoolGrad", 0, maxpoolgrad, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
       {"adam", 0, adam, 0, 0, 0, napi_default, 0},
@@ -288,6 +332,8 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
+  /** The max pool of the NHWC image x over the windows of the geometry (fh×fw, strides, padding). */
+  maxPool(memory: ArrayBuffer, xAt: number, yAt: number, ...geometry: Geometry): void;
   /**
    * The gradient of a max pool over the windows of the geometry (fh×fw, strides, padding): dx = dy
    * added at each window's first maximum of x, in row-major order (dx is overwritten).
@@ -458,8 +504,9 @@ export function loadNativeBlas(build = true): NativeBlas | null {
     '/usr/include/node',
     '/usr/local/include/node',
   ].find((dir) => existsSync(join(dir, 'node_api.h')));
-  // -fno-math-errno lets the compiler vectorise sqrtf (Adam's update).
-  const flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC'];
+  // -fno-math-errno lets the compiler vectorise sqrtf (Adam's update), -fno-trapping-math the
+  // compares of the max pools (neither changes a result).
+  const flags = ['-O3', '-fno-math-errno', '-fno-trapping-math', '-shared', '-fPIC'];
   const hash = createHash('sha256').update(source).update(flags.join(' ')).digest('hex').slice(0, 16);
   const file = join(cacheDir, `blas-${hash}-${process.platform}-${process.arch}.node`);
   let loaded: NativeBlas;
