@@ -225,6 +225,8 @@ describe('convolution forward pass on the native BLAS', { skip }, () => {
     model.add(
       tf.layers.conv2d({ filters: 8, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu' }),
     );
+    // A linear convolution with bias runs as FusedConv2D under the tape too.
+    model.add(tf.layers.conv2d({ filters: 5, kernelSize: 1 }));
     model.add(tf.layers.flatten());
     model.add(tf.layers.dense({ units: 4 }));
     const x = random([5, 12, 12, 1]);
