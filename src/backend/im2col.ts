@@ -1,3 +1,38 @@
+import type { backend_util } from '@tensorflow/tfjs';
+
+/** Where the patches come from: the input, filter, strides, top and left padding and output sizes. */
+export type Geometry = [
+  nb: number,
+  h: number,
+  w: number,
+  ch: number,
+  fh: number,
+  fw: number,
+  sh: number,
+  sw: number,
+  pt: number,
+  pl: number,
+  oh: number,
+  ow: number,
+];
+
+/**
+ * The geometry of a convolution (channels last, dilation 1) as TensorFlow.js describes it, in the
+ * order `im2col` and the native addon's im2col/col2im take it.
+ *
+ * ```ts
+ * const info = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, 1, 1, 'same');
+ * im2col(input, cols, ...convGeometry(info));
+ * ```
+ */
+export function convGeometry(info: backend_util.Conv2DInfo): Geometry {
+  const { batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth, padInfo } = info;
+  return [
+    ...[batchSize, inHeight, inWidth, inChannels, filterHeight, filterWidth],
+    ...[info.strideHeight, info.strideWidth, padInfo.top, padInfo.left, info.outHeight, info.outWidth],
+  ] as Geometry;
+}
+
 /**
  * The input patches of a convolution as rows, for products with the filter (the convolution
  * gradients on wasm, EWC's per-example Fisher): row (b·oh + y)·ow + x holds, at column
@@ -12,7 +47,7 @@
 export function im2col(
   src: Float32Array,
   cols: Float32Array,
-  ...[nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow]: readonly number[]
+  ...[nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow]: Geometry
 ): void {
   let o = 0;
   for (let b = 0; b < nb; b++) {

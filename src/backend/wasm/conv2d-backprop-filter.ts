@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { im2col } from '../im2col.js';
+import { convGeometry, im2col } from '../im2col.js';
 import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArgs } from './backend.js';
 import { activeNativeBlas } from './native-blas.js';
 import { permute4d } from './permute.js';
@@ -43,7 +43,7 @@ function conv2DBackpropFilter({
   const { outHeight: oh, outWidth: ow, filterHeight: fh, filterWidth: fw } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
   if (nb * oh * ow === 0 || ci * co === 0) return alloc(backend, [fh, fw, ci, co], true);
-  const geometry = [nb, h, w, ci, fh, fw, sh, sw, padInfo.top, padInfo.left, oh, ow] as const;
+  const geometry = convGeometry(info);
   const p = nb * oh * ow;
   const kk = fh * fw * ci;
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { convGeometry } from '../im2col.js';
 import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArgs } from './backend.js';
 import { activeNativeBlas } from './native-blas.js';
 
@@ -50,7 +51,6 @@ function conv2DBackpropInput({
     const cols = alloc(backend, [p, kk]);
     const dx = alloc(backend, info.inShape);
     const memory = backend.wasm.HEAPU8.buffer as ArrayBuffer;
-    const geometry = [nb, h, w, ci, fh, fw, sh, sw, padInfo.top, padInfo.left, oh, ow] as const;
     native.gemm(
       memory,
       0,
@@ -64,7 +64,7 @@ function conv2DBackpropInput({
       0,
       0,
     );
-    native.col2im(memory, offsetOf(backend, cols), offsetOf(backend, dx), ...geometry);
+    native.col2im(memory, offsetOf(backend, cols), offsetOf(backend, dx), ...convGeometry(info));
     release(backend, cols);
     return dx;
   }

@@ -3,12 +3,14 @@ import * as tf from '@tensorflow/tfjs';
 import { fusedAdamConfig } from './adam.js';
 import { shippedKernel } from './backend.js';
 import { batchMatMulConfig } from './batch-mat-mul.js';
+import { conv2DConfig, fusedConv2DConfig } from './conv2d.js';
 import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { fusedMatMulConfig } from './fused-mat-mul.js';
 import { identityConfig } from './identity.js';
+import { maxPoolConfig } from './max-pool.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
 import { loadNativeBlas, nativeBlasState, useNativeBlas, type NativeBlasStatus } from './native-blas.js';
 import { softmaxCrossEntropyConfig, softmaxCrossEntropyGradConfig } from './softmax-cross-entropy.js';
@@ -19,11 +21,14 @@ import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 export const wasmTrainingKernels: readonly tf.KernelConfig[] = [
   batchMatMulConfig,
   fusedMatMulConfig,
+  conv2DConfig,
+  fusedConv2DConfig,
   conv2DBackpropFilterConfig,
   conv2DBackpropInputConfig,
   depthwiseConv2dNativeBackpropFilterConfig,
   depthwiseConv2dNativeBackpropInputConfig,
   unsortedSegmentSumConfig,
+  maxPoolConfig,
   maxPoolGradConfig,
   sumConfig,
   fusedAdamConfig,
@@ -48,8 +53,10 @@ export interface WasmTrainingKernelOptions {
 /**
  * Registers unforget's fast training kernels for TensorFlow.js's `wasm` backend: transposed and
  * batched matrix products on XNNPACK's fast path, the convolution, depthwise-convolution and
- * segment-sum gradients the backend lacks, faster max-pool and bias gradients, and a fused Adam
- * update and a one-kernel softmax cross-entropy (used by unforget's training loop), and an Identity that shares bytes instead of copying them. Other backends are untouched. Calling it again
+ * segment-sum gradients the backend lacks, faster max-pool and bias gradients, a fused Adam update
+ * and a one-kernel softmax cross-entropy (used by unforget's training loop), an Identity that shares
+ * bytes instead of copying them, and, with the native BLAS, the convolution's and the max pool's
+ * forward passes. Other backends are untouched. Calling it again
  * registers nothing twice (it only applies `nativeBlas` when given); `disableWasmTrainingKernels`
  * puts the shipped kernels back.
  *

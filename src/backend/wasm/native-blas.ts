@@ -1,9 +1,10 @@
 /**
  * An optional native matrix product for the wasm training kernels: a small N-API addon that calls
  * the system's BLAS (`cblas_sgemm`, found at run time with dlopen: OpenBLAS, or any libblas.so.3
- * with the CBLAS symbols) directly on the wasm heap, plus im2col/col2im loops for the convolution
- * gradients. Not a kernel. wasm here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512
- * and every core, several times the speed on the products that dominate training.
+ * with the CBLAS symbols) directly on the wasm heap, plus the loops around the products: im2col and
+ * col2im for the convolutions, the max pool and its gradient, and Adam's update. Not a kernel. wasm
+ * here is one thread with 128-bit SIMD; a native BLAS uses AVX2/AVX-512 and every core, several times
+ * the speed on the products that dominate training.
  *
  * `enableWasmTrainingKernels` loads it by default (UNFORGET_NATIVE_BLAS=0 or `{ nativeBlas: false }`
  * turns it off). The addon is compiled from the C source below with the system's C compiler and
@@ -15,11 +16,13 @@
 
 import { cacheDir as unforgetCache } from '../../cache-dir.js';
 import { OptionError } from '../../errors.js';
+import type { Geometry } from '../im2col.js';
 
 const source = String.raw`
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <string.h>
 #include <math.h>
 
@@ -97,12 +100,20 @@ static napi_value im2col(napi_env env, napi_callback_info info) {
     for (int y = 0; y < g.oh; y++)
       for (int xx = 0; xx < g.ow; xx++) {
         float *out = cols + (((size_t)b * g.oh + y) * g.ow + xx) * row;
+        int c0 = xx * g.sw - g.pl;
         for (int kh = 0; kh < g.fh; kh++) {
           int r = y * g.sh + kh - g.pt;
-          for (int kw = 0; kw < g.fw; kw++, out += g.ch) {
-            int c = xx * g.sw + kw - g.pl;
+          ptrdiff_t at = (((ptrdiff_t)b * g.h + r) * g.w + c0) * g.ch;
+          if (r >= 0 && r < g.h && c0 >= 0 && c0 + g.fw <= g.w) {
+            /* The window's row lies inside the image: its fw·ch floats are contiguous in x. */
+            memcpy(out, x + at, sizeof(float) * g.fw * g.ch);
+            out += (size_t)g.fw * g.ch;
+            continue;
+          }
+          for (int kw = 0; kw < g.fw; kw++, out += g.ch, at += g.ch) {
+            int c = c0 + kw;
             if (r < 0 || r >= g.h || c < 0 || c >= g.w) memset(out, 0, sizeof(float) * g.ch);
-            else memcpy(out, x + (((size_t)b * g.h + r) * g.w + c) * g.ch, sizeof(float) * g.ch);
+            else memcpy(out, x + at, sizeof(float) * g.ch);
           }
         }
       }
@@ -132,6 +143,88 @@ static napi_value col2im(napi_env env, napi_callback_info info) {
             float *out = dx + (((size_t)b * g.h + r) * g.w + c) * g.ch;
             for (int i = 0; i < g.ch; i++) out[i] += in[i];
           }
+        }
+      }
+  return 0;
+}
+
+/* The pooling windows: output pixel (y, x) of image b pools rows [r0, r1) and columns [c0, c1) of
+   the input, clipped to it; max[k] (k < n) is the largest x[b, ·, ·, k0 + k] there (−∞ when none is
+   larger). Channels innermost and no branches, so that the compiler vectorises the loops. */
+enum { LANES = 64 };
+typedef struct { int r0, r1, c0, c1; } window;
+
+static window window_at(const geometry *g, int y, int x) {
+  window v = {y * g->sh - g->pt, 0, x * g->sw - g->pl, 0};
+  v.r1 = v.r0 + g->fh < g->h ? v.r0 + g->fh : g->h;
+  v.c1 = v.c0 + g->fw < g->w ? v.c0 + g->fw : g->w;
+  if (v.r0 < 0) v.r0 = 0;
+  if (v.c0 < 0) v.c0 = 0;
+  return v;
+}
+
+static void window_max(const float *x, const geometry *g, int b, window v, int k0, int n, float *max) {
+  for (int k = 0; k < n; k++) max[k] = -INFINITY;
+  for (int r = v.r0; r < v.r1; r++)
+    for (int c = v.c0; c < v.c1; c++) {
+      const float *at = x + (((size_t)b * g->h + r) * g->w + c) * g->ch + k0;
+      for (int k = 0; k < n; k++) max[k] = at[k] > max[k] ? at[k] : max[k];
+    }
+}
+
+/* maxpool(memory, xByte, yByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): y = the max pool of x. */
+static napi_value maxpool(napi_env env, napi_callback_info info) {
+  size_t argc = 15;
+  napi_value argv[15];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
+  float *y = (float *)(base + (size_t)num(env, argv[2]));
+  geometry g = read_geometry(env, argv + 3);
+  for (int b = 0; b < g.nb; b++)
+    for (int i = 0; i < g.oh; i++)
+      for (int j = 0; j < g.ow; j++) {
+        float *out = y + (((size_t)b * g.oh + i) * g.ow + j) * g.ch;
+        for (int k0 = 0; k0 < g.ch; k0 += LANES)
+          window_max(x, &g, b, window_at(&g, i, j), k0, g.ch - k0 < LANES ? g.ch - k0 : LANES, out + k0);
+      }
+  return 0;
+}
+
+/* maxpoolgrad(memory, xByte, dyByte, dxByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): the gradient
+   of a max pool, dx[b, i, j, c] = Σ dy[b, y, x, c] over the windows (y, x) whose first maximum in
+   row-major order of x[b, ·, ·, c] sits at (i, j); dx is overwritten. */
+static napi_value maxpoolgrad(napi_env env, napi_callback_info info) {
+  size_t argc = 16;
+  napi_value argv[16];
+  napi_get_cb_info(env, info, &argc, argv, 0, 0);
+  char *base = heap(env, argv[0]);
+  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
+  const float *dy = (const float *)(base + (size_t)num(env, argv[2]));
+  float *dx = (float *)(base + (size_t)num(env, argv[3]));
+  geometry g = read_geometry(env, argv + 4);
+  memset(dx, 0, sizeof(float) * (size_t)g.nb * g.h * g.w * g.ch);
+  float max[LANES], owed[LANES];
+  for (int b = 0; b < g.nb; b++)
+    for (int i = 0; i < g.oh; i++)
+      for (int j = 0; j < g.ow; j++) {
+        window v = window_at(&g, i, j);
+        const float *grad = dy + (((size_t)b * g.oh + i) * g.ow + j) * g.ch;
+        for (int k0 = 0; k0 < g.ch; k0 += LANES) {
+          int n = g.ch - k0 < LANES ? g.ch - k0 : LANES;
+          window_max(x, &g, b, v, k0, n, max);
+          /* The gradient goes to the first tap that holds the maximum (none when all are −∞ or NaN):
+             owed[k] is what is still to give, zero once given. */
+          for (int k = 0; k < n; k++) owed[k] = max[k] > -INFINITY ? grad[k0 + k] : 0.0f;
+          for (int r = v.r0; r < v.r1; r++)
+            for (int c = v.c0; c < v.c1; c++) {
+              size_t at = (((size_t)b * g.h + r) * g.w + c) * g.ch + k0;
+              for (int k = 0; k < n; k++) {
+                int hit = x[at + k] == max[k];
+                dx[at + k] += hit ? owed[k] : 0.0f;
+                owed[k] = hit ? 0.0f : owed[k];
+              }
+            }
         }
       }
   return 0;
@@ -217,31 +310,18 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gemm", 0, gemm, 0, 0, 0, napi_default, 0},
       {"im2col", 0, im2col, 0, 0, 0, napi_default, 0},
       {"col2im", 0, col2im, 0, 0, 0, napi_default, 0},
+      {"maxPool", 0, maxpool, 0, 0, 0, napi_default, 0},
+      {"maxPoolGrad", 0, maxpoolgrad, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
       {"adam", 0, adam, 0, 0, 0, napi_default, 0},
       {"library", 0, 0, 0, 0, library, napi_default, 0},
   };
-  napi_define_properties(env, exports, 6, props);
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
 `;
-
-type Geometry = [
-  nb: number,
-  h: number,
-  w: number,
-  ch: number,
-  fh: number,
-  fw: number,
-  sh: number,
-  sw: number,
-  pt: number,
-  pl: number,
-  oh: number,
-  ow: number,
-];
 
 /** The addon's functions; offsets are in bytes into `memory` (the wasm heap). */
 export interface NativeBlas {
@@ -263,6 +343,13 @@ export interface NativeBlas {
   im2col(memory: ArrayBuffer, xAt: number, colsAt: number, ...geometry: Geometry): void;
   /** The reverse of im2col, adding overlapping columns: dx = Σ columns (dx is overwritten). */
   col2im(memory: ArrayBuffer, colsAt: number, dxAt: number, ...geometry: Geometry): void;
+  /** The max pool of the NHWC image x over the windows of the geometry (fh×fw, strides, padding). */
+  maxPool(memory: ArrayBuffer, xAt: number, yAt: number, ...geometry: Geometry): void;
+  /**
+   * The gradient of a max pool over the windows of the geometry (fh×fw, strides, padding): dx = dy
+   * added at each window's first maximum of x, in row-major order (dx is overwritten).
+   */
+  maxPoolGrad(memory: ArrayBuffer, xAt: number, dyAt: number, dxAt: number, ...geometry: Geometry): void;
   /**
    * One Adam update of n floats (see adam.ts; rate = η/(1−β₁ᵗ), root = 1/√(1−β₂ᵗ)): the moments m and
    * v are updated in place, the new value is written at outValueAt.
@@ -434,8 +521,9 @@ export function loadNativeBlas(build = true): NativeBlas | null {
     '/usr/include/node',
     '/usr/local/include/node',
   ].find((dir) => existsSync(join(dir, 'node_api.h')));
-  // -fno-math-errno lets the compiler vectorise sqrtf (Adam's update).
-  const flags = ['-O3', '-fno-math-errno', '-shared', '-fPIC'];
+  // -fno-math-errno lets the compiler vectorise sqrtf (Adam's update), -fno-trapping-math the
+  // compares of the max pools (neither changes a result).
+  const flags = ['-O3', '-fno-math-errno', '-fno-trapping-math', '-shared', '-fPIC'];
   const hash = createHash('sha256').update(source).update(flags.join(' ')).digest('hex').slice(0, 16);
   const file = join(cacheDir, `blas-${hash}-${process.platform}-${process.arch}.node`);
   let loaded: NativeBlas;

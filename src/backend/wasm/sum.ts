@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { asKernelFunc, callKernel, f32, type KernelArgs } from './backend.js';
+import { alloc, asKernelFunc, callKernel, f32, offsetOf, release, type KernelArgs } from './backend.js';
+import { activeNativeBlas } from './native-blas.js';
 
 /**
  * Sum over leading axes: out[j] = Σ_i x[i, j] with x seen as rows × columns. This is every bias
@@ -7,7 +8,9 @@ import { asKernelFunc, callKernel, f32, type KernelArgs } from './backend.js';
  *
  * Why faster: the shipped kernel first transposes x so the summed axes come last (a full copy
  * through its generic N-d transpose), then sums each row. Adding whole rows of x into the output
- * reads x once, contiguously, about twice as fast here.
+ * reads x once, contiguously, about twice as fast here. With the optional native BLAS
+ * (native-blas.ts) it is the product onesᵀ·x, about five times faster again on a conv layer's
+ * bias gradient.
  */
 function sum({ inputs, backend, attrs }: KernelArgs<tf.SumInputs, tf.SumAttrs>): tf.TensorInfo {
   const { x } = inputs as { x: tf.TensorInfo };
@@ -23,6 +26,27 @@ function sum({ inputs, backend, attrs }: KernelArgs<tf.SumInputs, tf.SumAttrs>):
   const rows = tf.util.sizeFromShape(x.shape.slice(0, axes.length));
   const shape = keepDims ? [...axes.map(() => 1), ...inner] : inner;
   const out = backend.makeOutput(shape, 'float32');
+  const native = activeNativeBlas();
+  if (native && rows > 1 && cols > 0) {
+    const ones = alloc(backend, [rows]);
+    f32(backend, ones).fill(1);
+    const memory = backend.wasm.HEAPU8.buffer as ArrayBuffer;
+    native.gemm(
+      memory,
+      0,
+      0,
+      1,
+      cols,
+      rows,
+      offsetOf(backend, ones),
+      offsetOf(backend, x),
+      offsetOf(backend, out),
+      0,
+      0,
+    );
+    release(backend, ones);
+    return out;
+  }
   const src = f32(backend, x);
   const dst = f32(backend, out);
   dst.fill(0);
