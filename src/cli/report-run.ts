@@ -11,9 +11,13 @@ export function oldData(cost: RunResult['cost']): string {
   return cost.keptExamples ? `keeps ${cost.keptExamples.toLocaleString('en-US')} examples` : 'no';
 }
 
-/** How many threads shared each training step, and why not more: '2', '1 (batches of 16 are too small to share)'. */
+/**
+ * How many threads shared each training step, and why not more: '2 threads', '1 thread (batches of 16
+ * are too small to share)', '1 thread, native BLAS on 2 (the native BLAS is on: …)'.
+ */
 export function workersText(w: Workers): string {
-  return `${w.count} thread${w.count === 1 ? '' : 's'}${w.reason ? ` (${w.reason})` : ''}`;
+  const blas = w.blasThreads ? `, native BLAS on ${w.blasThreads}` : '';
+  return `${w.count} thread${w.count === 1 ? '' : 's'}${blas}${w.reason ? ` (${w.reason})` : ''}`;
 }
 
 /** The accuracy matrix, metrics and costs of one run, as text for the terminal. */

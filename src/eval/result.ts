@@ -7,6 +7,8 @@ export interface Workers {
   count: number;
   /** Why no more threads (e.g. 'the batch is too small to share'), when fewer than asked or 'auto' kept to one. */
   reason?: string;
+  /** The native BLAS's threads during the run, when it multiplied (it then takes the cores instead of training threads). */
+  blasThreads?: number;
 }
 
 /** What one run of a strategy over a scenario produced: the accuracy matrix, metrics and costs. */

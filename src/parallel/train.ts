@@ -10,7 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { nativeBlasStatus } from '../backend/wasm/index.js';
-import { setNativeBlasThreads } from '../backend/wasm/native-blas.js';
+import { askedBlasThreads, lendBlasThreads } from '../backend/wasm/native-blas.js';
 import { exampleCount, type Dataset } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import type { RunResult, Workers } from '../eval/result.js';
@@ -109,15 +109,9 @@ export function workerCount(workers: number | 'auto' | undefined, run: RunShape)
   if (backend !== 'wasm' && backend !== 'cpu') {
     return { count: 1, reason: `the ${backend} backend shares the work among the cores itself` };
   }
-  // The addon's products are faster on one thread than the wasm kernels on two, and the addon is not
-  // made to be loaded by several threads of one process at once.
-  if (backend === 'wasm' && nativeBlasStatus().active) {
-    return {
-      count: 1,
-      reason:
-        'the native BLAS is on (one thread with it beats two without); UNFORGET_NATIVE_BLAS=0 trains on threads',
-    };
-  }
+  // With the addon the cores go to its products instead: one thread with a BLAS on two beats two
+  // threads of the wasm kernels, and replicas would each repeat the step's other work.
+  if (backend === 'wasm' && nativeBlasStatus().active) return blasInstead(asked);
   const layers = [run.learner.trunk, ...run.learner.heads].flatMap((m) => m.layers);
   const odd = layers.find((l) => batchDependentLayers.includes(l.getClassName()));
   if (odd) {
@@ -141,6 +135,24 @@ export function workerCount(workers: number | 'auto' | undefined, run: RunShape)
     return { count: 1, reason: `the machine is busy (load average ${load.toFixed(1)} on ${cores} cores)` };
   }
   return { count };
+}
+
+/** Training on one thread with the native BLAS on the cores (`asked`, the cores when 'auto', one on a busy machine). */
+function blasInstead(asked: number | 'auto'): Workers {
+  const reason = 'the native BLAS is on: the cores multiply for one thread';
+  const own = askedBlasThreads();
+  if (own !== undefined) return { count: 1, reason, blasThreads: own };
+  if (asked !== 'auto') return { count: 1, reason, blasThreads: asked };
+  const cores = availableParallelism();
+  const load = loadavg()[0];
+  if (cores >= 2 && load >= cores + 1) {
+    return {
+      count: 1,
+      reason: `the native BLAS is on, on one thread: the machine is busy (load average ${load.toFixed(1)} on ${cores} cores)`,
+      blasThreads: 1,
+    };
+  }
+  return { count: 1, reason, blasThreads: Math.min(cores, maximumAuto) };
 }
 
 /**
@@ -323,16 +335,28 @@ async function together<R extends { workers?: Workers }>(
   }
   if (!team || 'reason' in team) {
     const reason = team?.reason ?? workers.reason;
-    const result = await program(solo);
-    return { ...result, workers: { count: 1, ...(reason ? { reason } : {}) } };
+    const { blasThreads } = workers;
+    const before = blasThreads === undefined ? undefined : lendBlasThreads(blasThreads);
+    try {
+      const result = await program(solo);
+      return {
+        ...result,
+        workers: { count: 1, ...(reason ? { reason } : {}), ...(blasThreads ? { blasThreads } : {}) },
+      };
+    } finally {
+      if (before !== undefined) lendBlasThreads(before);
+    }
   }
-  setNativeBlasThreads(1);
+  // Each replica's BLAS (when a thread has one) multiplies on its own thread: the cores are taken.
+  const before = lendBlasThreads(1);
   let result: R;
   try {
     result = await program(team.replica);
   } catch (e) {
     await team.stop(e instanceof Error ? e.message : String(e));
     throw e;
+  } finally {
+    if (before !== undefined) lendBlasThreads(before);
   }
   team.keep();
   return result;

@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -215,6 +216,29 @@ test('with the native BLAS on, a run keeps to one thread and says why', () => {
       if (tf.getBackend() === 'wasm' && status.active) {
         assert.equal(counted.count, 1);
         assert.match(counted.reason ?? '', /native BLAS is on/);
+        // The cores go to the BLAS instead: the number asked, or for 'auto' the cores (one when busy);
+        // UNFORGET_BLAS_THREADS (compare's processes set it to 1) overrides both.
+        assert.equal(counted.blasThreads, 2);
+        const shape = {
+          learner: net,
+          strategy: strategyEntry('finetune').create({}),
+          batchSize: 128,
+          steps: 10,
+        };
+        const auto = workerCount('auto', shape);
+        const busy = loadavg()[0] >= availableParallelism() + 1;
+        assert.equal(auto.blasThreads, busy ? 1 : Math.min(availableParallelism(), 4));
+        process.env.UNFORGET_BLAS_THREADS = '1';
+        try {
+          assert.equal(workerCount('auto', shape).blasThreads, 1);
+          process.env.UNFORGET_BLAS_THREADS = 'two';
+          assert.throws(
+            () => workerCount('auto', shape),
+            /UNFORGET_BLAS_THREADS must be a whole number ≥ 1; got 'two'/,
+          );
+        } finally {
+          delete process.env.UNFORGET_BLAS_THREADS;
+        }
       } else assert.equal(counted.count, 2);
     } finally {
       net.dispose();

@@ -567,11 +567,8 @@ export function loadNativeBlas(build = true): NativeBlas | null {
     return addon;
   }
   addon = loaded;
-  // One thread unless told otherwise (setNativeBlasThreads, UNFORGET_BLAS_THREADS): experiments run
-  // one process per core, and a BLAS spinning several threads on a busy machine is slower than one.
-  const threads =
-    wantedThreads ?? Math.max(1, Math.floor(Number(process.env.UNFORGET_BLAS_THREADS ?? '1')) || 1);
-  addon.threads(threads);
+  // One thread until a run asks for more (see askedBlasThreads): experiments run one process per core.
+  addon.threads(askedBlasThreads() ?? 1);
   why = '';
   return addon;
 }
@@ -583,10 +580,12 @@ export function nativeBlas(): NativeBlas | null {
 
 /**
  * How many threads the native BLAS may use (OpenBLAS and BLIS; a no-op for other libraries, and
- * before the addon loads it is remembered for when it does). Default: 1, or UNFORGET_BLAS_THREADS.
+ * before the addon loads it is remembered for when it does). Without a call (or UNFORGET_BLAS_THREADS)
+ * unforget chooses for each training run: the cores (at most 4) when the run has the machine to
+ * itself, else one (see `workerCount`); `compare` gives each of its processes one.
  *
  * ```ts
- * setNativeBlasThreads(1); // one BLAS thread per worker
+ * setNativeBlasThreads(1); // one BLAS thread, whatever the machine
  * ```
  */
 export function setNativeBlasThreads(n: number): void {
@@ -594,6 +593,28 @@ export function setNativeBlasThreads(n: number): void {
     throw new OptionError(`setNativeBlasThreads takes a whole number ≥ 1; got ${n}`);
   wantedThreads = n;
   addon?.threads(n);
+}
+
+/** The BLAS threads asked for (setNativeBlasThreads, else UNFORGET_BLAS_THREADS), or undefined: unforget chooses. */
+export function askedBlasThreads(): number | undefined {
+  if (wantedThreads !== undefined) return wantedThreads;
+  const env = typeof process === 'undefined' ? undefined : process.env?.UNFORGET_BLAS_THREADS;
+  if (env === undefined || env.trim() === '') return undefined;
+  const n = Number(env);
+  if (!(Number.isInteger(n) && n >= 1))
+    throw new OptionError(`UNFORGET_BLAS_THREADS must be a whole number ≥ 1; got '${env}'`);
+  return n;
+}
+
+/**
+ * Lets the BLAS use `n` threads for a while, without taking it as the user's choice; returns how many
+ * it used before (to give back), or undefined when no addon is loaded or it cannot say.
+ */
+export function lendBlasThreads(n: number): number | undefined {
+  if (!addon) return undefined;
+  const before = addon.threads(0);
+  addon.threads(n);
+  return before > 0 ? before : undefined;
 }
 
 let active = false;
