@@ -9,7 +9,7 @@ import { enableWasmTrainingKernels, nativeBlasStatus } from '../../src/backend/w
 import { learner, type Learner } from '../../src/model/learner.js';
 import { fromPretrained } from '../../src/model/pretrained.js';
 import { closeWorkers, learn, train, workerCount } from '../../src/parallel/train.js';
-import { registry, strategyEntry } from '../../src/strategies/index.js';
+import { finetune, registry, strategyEntry } from '../../src/strategies/index.js';
 import { OptionError } from '../../src/errors.js';
 import type { Scenario } from '../../src/scenarios/types.js';
 import type { Strategy } from '../../src/train/strategy.js';
@@ -200,7 +200,7 @@ test('unforget run --workers 2 trains on two threads and the process exits by it
   assert.match(stdout, /training threads\s+2 threads/);
 });
 
-test('with the native BLAS on, a run keeps to one thread and says why', () => {
+test('with the native BLAS on, a run keeps to one thread, lends the cores to the BLAS and says so', async () => {
   delete process.env.UNFORGET_NATIVE_BLAS;
   enableWasmTrainingKernels({ nativeBlas: true });
   try {
@@ -239,6 +239,11 @@ test('with the native BLAS on, a run keeps to one thread and says why', () => {
         } finally {
           delete process.env.UNFORGET_BLAS_THREADS;
         }
+        // A run borrows the BLAS threads it was given and gives them back.
+        const threadsBefore = nativeBlasStatus().threads;
+        const r = await train(net, scenario, finetune(), { iterations: 2, batchSize: 16, workers: 2 });
+        assert.deepEqual(r.workers, { count: 1, reason: counted.reason, blasThreads: 2 });
+        assert.equal(nativeBlasStatus().threads, threadsBefore);
       } else assert.equal(counted.count, 2);
     } finally {
       net.dispose();
