@@ -10,7 +10,7 @@ import { availableParallelism, loadavg } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { nativeBlasStatus } from '../backend/wasm/index.js';
-import { askedBlasThreads, lendBlasThreads } from '../backend/wasm/native-blas.js';
+import { askedBlasThreads, withBlasThreads } from '../backend/wasm/native-blas.js';
 import { exampleCount, type Dataset } from '../data/dataset.js';
 import { OptionError } from '../errors.js';
 import type { RunResult, Workers } from '../eval/result.js';
@@ -336,28 +336,20 @@ async function together<R extends { workers?: Workers }>(
   if (!team || 'reason' in team) {
     const reason = team?.reason ?? workers.reason;
     const { blasThreads } = workers;
-    const before = blasThreads === undefined ? undefined : lendBlasThreads(blasThreads);
-    try {
-      const result = await program(solo);
-      return {
-        ...result,
-        workers: { count: 1, ...(reason ? { reason } : {}), ...(blasThreads ? { blasThreads } : {}) },
-      };
-    } finally {
-      if (before !== undefined) lendBlasThreads(before);
-    }
+    const result = await withBlasThreads(blasThreads, () => program(solo));
+    return {
+      ...result,
+      workers: { count: 1, ...(reason ? { reason } : {}), ...(blasThreads ? { blasThreads } : {}) },
+    };
   }
+  const { replica, stop } = team;
   // Each replica's BLAS (when a thread has one) multiplies on its own thread: the cores are taken.
-  const before = lendBlasThreads(1);
-  let result: R;
-  try {
-    result = await program(team.replica);
-  } catch (e) {
-    await team.stop(e instanceof Error ? e.message : String(e));
-    throw e;
-  } finally {
-    if (before !== undefined) lendBlasThreads(before);
-  }
+  const result = await withBlasThreads(1, () =>
+    program(replica).catch(async (e: unknown) => {
+      await stop(e instanceof Error ? e.message : String(e));
+      throw e;
+    }),
+  );
   team.keep();
   return result;
 }
@@ -392,6 +384,20 @@ const budgetOf = (o: TrainOptions): Program['options'] => ({
   seed: o.seed,
 });
 
+/** What the other threads are sent for a run: the learner and strategy as bytes, the budget, the data (made when needed). */
+function describe(
+  learner: Learner,
+  strategy: Strategy,
+  options: TrainOptions,
+  run: () => ProgramPart['run'],
+): () => Promise<ProgramPart> {
+  return async () => ({
+    folder: await encodeLearner(learner, strategy),
+    options: budgetOf(options),
+    run: run(),
+  });
+}
+
 /**
  * The loop's `train` (src/train/loop.ts), with the training step shared by `options.workers`
  * threads (default 'auto', see `workerCount`); `result.workers` says how many took part, and why
@@ -416,17 +422,13 @@ export async function train(
   );
   return together(
     workers,
-    async () => ({
-      folder: await encodeLearner(learner, strategy),
-      options: budgetOf(options),
-      run: {
-        kind: 'train',
-        scenario: {
-          ...scenario,
-          tasks: scenario.tasks.map((t) => ({ ...t, train: shared(t.train), test: shared(t.test) })),
-        },
+    describe(learner, strategy, options, () => ({
+      kind: 'train',
+      scenario: {
+        ...scenario,
+        tasks: scenario.tasks.map((t) => ({ ...t, train: shared(t.train), test: shared(t.test) })),
       },
-    }),
+    })),
     (replica) => trainOn(replica, learner, scenario, strategy, rest),
   );
 }
@@ -448,21 +450,17 @@ export async function learn(
   const { workers, rest } = threadsFor(learner, strategy, [task.train], options);
   return together(
     workers,
-    async () => ({
-      folder: await encodeLearner(learner, strategy),
-      options: budgetOf(options),
-      run: {
-        kind: 'learn',
-        task: { ...task, train: shared(task.train), ...(task.test ? { test: shared(task.test) } : {}) },
-        // Old tasks' test data only measures them again, which the other threads do not do.
-        oldData: Object.fromEntries(
-          Object.entries(options.oldData ?? {}).map(([name, d]) => [
-            name,
-            d.train ? { train: shared(d.train) } : {},
-          ]),
-        ),
-      },
-    }),
+    describe(learner, strategy, options, () => ({
+      kind: 'learn',
+      task: { ...task, train: shared(task.train), ...(task.test ? { test: shared(task.test) } : {}) },
+      // Old tasks' test data only measures them again, which the other threads do not do.
+      oldData: Object.fromEntries(
+        Object.entries(options.oldData ?? {}).map(([name, d]) => [
+          name,
+          d.train ? { train: shared(d.train) } : {},
+        ]),
+      ),
+    })),
     (replica) => learnOn(replica, learner, task, strategy, rest),
   );
 }

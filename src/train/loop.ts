@@ -97,9 +97,9 @@ function classificationLoss(learner: Learner, batch: Batch, seen: number): tf.Sc
       rows.map((r) => batch.targets[r]),
       'int32',
     );
-    const loss = sparseSoftmaxCrossEntropy(logits, targets).mul(
-      rows.length / batch.tasks.length,
-    ) as tf.Scalar;
+    const mean = sparseSoftmaxCrossEntropy(logits, targets);
+    // Weighed by the group's share of the batch; a batch of one group (the usual case) is its own mean.
+    const loss = all ? mean : (mean.mul(rows.length / batch.tasks.length) as tf.Scalar);
     total = total ? (total.add(loss) as tf.Scalar) : loss;
   }
   return total as tf.Scalar;

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { convGeometry } from '../im2col.js';
 import { alloc, asKernelFunc, f32, offsetOf, type KernelArgs } from './backend.js';
+import { poolInfo } from './max-pool.js';
 import { activeNativeBlas } from './native-blas.js';
 
 /**
@@ -18,15 +19,7 @@ function maxPoolGrad({
   attrs,
 }: KernelArgs<tf.MaxPoolGradInputs, tf.MaxPoolGradAttrs>): tf.TensorInfo {
   const { dy, input } = inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
-  const { filterSize, strides, pad, dimRoundingMode } = attrs;
-  const info = tf.backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = poolInfo(input.shape, attrs);
   const { batchSize: nb, inHeight: h, inWidth: w, inChannels: ch, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, padInfo } = info;
   const native = activeNativeBlas();

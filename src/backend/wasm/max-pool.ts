@@ -3,6 +3,13 @@ import { convGeometry } from '../im2col.js';
 import { alloc, asKernelFunc, callKernel, offsetOf, type KernelArgs } from './backend.js';
 import { activeNativeBlas } from './native-blas.js';
 
+/** The geometry of a 2-D max pool (dilation 1) over an NHWC input of `shape`; MaxPoolGrad uses it too. */
+export function poolInfo(shape: number[], attrs: tf.MaxPoolAttrs): tf.backend_util.Conv2DInfo {
+  const { filterSize, strides, pad, dimRoundingMode } = attrs;
+  const nhwc = shape as [number, number, number, number];
+  return tf.backend_util.computePool2DInfo(nhwc, filterSize, strides, 1, pad, dimRoundingMode);
+}
+
 /**
  * MaxPool: y[b, i, j, c] = max of x[b, ·, ·, c] over the window of (i, j), the forward pass of a 2-D
  * max pool (NHWC).
@@ -15,15 +22,7 @@ function maxPool({ inputs, backend, attrs }: KernelArgs<tf.MaxPoolInputs, tf.Max
   const { x } = inputs as { x: tf.TensorInfo };
   const native = activeNativeBlas();
   if (!native || x.dtype !== 'float32') return callKernel(backend, tf.MaxPool, { x }, { ...attrs });
-  const { filterSize, strides, pad, dimRoundingMode } = attrs;
-  const info = tf.backend_util.computePool2DInfo(
-    x.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = poolInfo(x.shape, attrs);
   const y = alloc(backend, info.outShape);
   const memory = backend.wasm.HEAPU8.buffer as ArrayBuffer;
   native.maxPool(memory, offsetOf(backend, x), offsetOf(backend, y), ...convGeometry(info));

@@ -38,30 +38,43 @@ static double num(napi_env env, napi_value v) {
   return d;
 }
 
-static char *heap(napi_env env, napi_value v) {
+/* A call's arguments: the wasm heap (an ArrayBuffer) first, then numbers, at most 16 in all. */
+typedef struct {
+  napi_env env;
+  napi_value v[16];
+  char *heap;
+} args;
+
+static args read_args(napi_env env, napi_callback_info info) {
+  args a;
+  size_t argc = 16;
   void *data = 0;
   size_t length = 0;
-  napi_get_arraybuffer_info(env, v, &data, &length);
-  return (char *)data;
+  a.env = env;
+  napi_get_cb_info(env, info, &argc, a.v, 0, 0);
+  napi_get_arraybuffer_info(env, a.v[0], &data, &length);
+  a.heap = (char *)data;
+  return a;
 }
+
+/* Argument i as a number. */
+static double arg(const args *a, int i) { return num(a->env, a->v[i]); }
+
+/* Argument i, a byte offset into the heap, as a pointer to floats. */
+static float *floats(const args *a, int i) { return (float *)(a->heap + (size_t)arg(a, i)); }
 
 /* gemm(memory, transA, transB, m, n, k, aByte, bByte, cByte, biasByte, relu):
    c[m×n] = op(a)·op(b) (+ bias[n]) (then max(0, ·)), row-major, offsets in bytes into memory. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
-  size_t argc = 11;
-  napi_value argv[11];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  int ta = (int)num(env, argv[1]), tb = (int)num(env, argv[2]);
-  int m = (int)num(env, argv[3]), n = (int)num(env, argv[4]), k = (int)num(env, argv[5]);
-  const float *a = (const float *)(base + (size_t)num(env, argv[6]));
-  const float *b = (const float *)(base + (size_t)num(env, argv[7]));
-  float *c = (float *)(base + (size_t)num(env, argv[8]));
-  double biasAt = num(env, argv[9]);
-  int relu = (int)num(env, argv[10]);
+  args in = read_args(env, info);
+  int ta = (int)arg(&in, 1), tb = (int)arg(&in, 2);
+  int m = (int)arg(&in, 3), n = (int)arg(&in, 4), k = (int)arg(&in, 5);
+  const float *a = floats(&in, 6), *b = floats(&in, 7);
+  float *c = floats(&in, 8);
+  int relu = (int)arg(&in, 10);
   float beta = 0.0f;
-  if (biasAt > 0) {
-    const float *bias = (const float *)(base + (size_t)biasAt);
+  if (arg(&in, 9) > 0) {
+    const float *bias = floats(&in, 9);
     for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, sizeof(float) * n);
     beta = 1.0f;
   }
@@ -79,22 +92,20 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
    x[b, y·sh + kh − pt, x·sw + kw − pl, c] (zero outside the image). */
 typedef struct { int nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow; } geometry;
 
-static geometry read_geometry(napi_env env, napi_value *argv) {
+/* The geometry from the 12 arguments starting at argument first. */
+static geometry read_geometry(const args *a, int first) {
   geometry g;
   int *f = &g.nb;
-  for (int i = 0; i < 12; i++) f[i] = (int)num(env, argv[i]);
+  for (int i = 0; i < 12; i++) f[i] = (int)arg(a, first + i);
   return g;
 }
 
 /* im2col(memory, xByte, colsByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow) */
 static napi_value im2col(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
-  float *cols = (float *)(base + (size_t)num(env, argv[2]));
-  geometry g = read_geometry(env, argv + 3);
+  args in = read_args(env, info);
+  const float *x = floats(&in, 1);
+  float *cols = floats(&in, 2);
+  geometry g = read_geometry(&in, 3);
   size_t row = (size_t)g.fh * g.fw * g.ch;
   for (int b = 0; b < g.nb; b++)
     for (int y = 0; y < g.oh; y++)
@@ -122,13 +133,10 @@ static napi_value im2col(napi_env env, napi_callback_info info) {
 
 /* col2im(memory, colsByte, dxByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): dx = Σ columns. */
 static napi_value col2im(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  const float *cols = (const float *)(base + (size_t)num(env, argv[1]));
-  float *dx = (float *)(base + (size_t)num(env, argv[2]));
-  geometry g = read_geometry(env, argv + 3);
+  args in = read_args(env, info);
+  const float *cols = floats(&in, 1);
+  float *dx = floats(&in, 2);
+  geometry g = read_geometry(&in, 3);
   memset(dx, 0, sizeof(float) * (size_t)g.nb * g.h * g.w * g.ch);
   size_t row = (size_t)g.fh * g.fw * g.ch;
   for (int b = 0; b < g.nb; b++)
@@ -174,13 +182,10 @@ static void window_max(const float *x, const geometry *g, int b, window v, int k
 
 /* maxpool(memory, xByte, yByte, nb, h, w, ch, fh, fw, sh, sw, pt, pl, oh, ow): y = the max pool of x. */
 static napi_value maxpool(napi_env env, napi_callback_info info) {
-  size_t argc = 15;
-  napi_value argv[15];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
-  float *y = (float *)(base + (size_t)num(env, argv[2]));
-  geometry g = read_geometry(env, argv + 3);
+  args in = read_args(env, info);
+  const float *x = floats(&in, 1);
+  float *y = floats(&in, 2);
+  geometry g = read_geometry(&in, 3);
   for (int b = 0; b < g.nb; b++)
     for (int i = 0; i < g.oh; i++)
       for (int j = 0; j < g.ow; j++) {
@@ -195,14 +200,10 @@ static napi_value maxpool(napi_env env, napi_callback_info info) {
    of a max pool, dx[b, i, j, c] = Σ dy[b, y, x, c] over the windows (y, x) whose first maximum in
    row-major order of x[b, ·, ·, c] sits at (i, j); dx is overwritten. */
 static napi_value maxpoolgrad(napi_env env, napi_callback_info info) {
-  size_t argc = 16;
-  napi_value argv[16];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  const float *x = (const float *)(base + (size_t)num(env, argv[1]));
-  const float *dy = (const float *)(base + (size_t)num(env, argv[2]));
-  float *dx = (float *)(base + (size_t)num(env, argv[3]));
-  geometry g = read_geometry(env, argv + 4);
+  args in = read_args(env, info);
+  const float *x = floats(&in, 1), *dy = floats(&in, 2);
+  float *dx = floats(&in, 3);
+  geometry g = read_geometry(&in, 4);
   memset(dx, 0, sizeof(float) * (size_t)g.nb * g.h * g.w * g.ch);
   float max[LANES], owed[LANES];
   for (int b = 0; b < g.nb; b++)
@@ -256,15 +257,10 @@ WIDE static void adam_loop(size_t n, const float *restrict theta, const float *r
 /* adam(memory, n, valueAt, gradAt, mAt, vAt, outValueAt, beta1, beta2, epsilon, rate, root): one
    Adam update of n floats (see adam.ts): the moments m and v in place, the new value to outValue. */
 static napi_value adam(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
-  napi_value argv[12];
-  napi_get_cb_info(env, info, &argc, argv, 0, 0);
-  char *base = heap(env, argv[0]);
-  size_t n = (size_t)num(env, argv[1]);
-  float *at[5];
-  for (int i = 0; i < 5; i++) at[i] = (float *)(base + (size_t)num(env, argv[2 + i]));
-  adam_loop(n, at[0], at[1], at[2], at[3], at[4], (float)num(env, argv[7]), (float)num(env, argv[8]),
-            (float)num(env, argv[9]), (float)num(env, argv[10]), (float)num(env, argv[11]));
+  args in = read_args(env, info);
+  adam_loop((size_t)arg(&in, 1), floats(&in, 2), floats(&in, 3), floats(&in, 4), floats(&in, 5),
+            floats(&in, 6), (float)arg(&in, 7), (float)arg(&in, 8), (float)arg(&in, 9),
+            (float)arg(&in, 10), (float)arg(&in, 11));
   return 0;
 }
 
@@ -607,14 +603,17 @@ export function askedBlasThreads(): number | undefined {
 }
 
 /**
- * Lets the BLAS use `n` threads for a while, without taking it as the user's choice; returns how many
- * it used before (to give back), or undefined when no addon is loaded or it cannot say.
+ * Runs `f` with the BLAS on `n` threads (as it is when `n` is undefined or no addon is loaded), without
+ * taking that as the user's choice, and gives the previous count back when `f` settles.
  */
-export function lendBlasThreads(n: number): number | undefined {
-  if (!addon) return undefined;
-  const before = addon.threads(0);
-  addon.threads(n);
-  return before > 0 ? before : undefined;
+export async function withBlasThreads<T>(n: number | undefined, f: () => Promise<T>): Promise<T> {
+  const before = n !== undefined && addon ? addon.threads(0) : 0;
+  if (before > 0) addon?.threads(n!);
+  try {
+    return await f();
+  } finally {
+    if (before > 0) addon?.threads(before);
+  }
 }
 
 let active = false;
