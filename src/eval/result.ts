@@ -48,6 +48,11 @@ export interface RunResult {
     trainMs: number[];
     /** Mean training time per optimizer step over the run, in ms. */
     msPerStep: number;
+    /**
+     * Steps computed by the fused native step of Dense networks (train/fused-step.ts) rather than
+     * through TensorFlow.js's gradients; absent in results saved before it existed.
+     */
+    fusedSteps?: number;
     /** Time to test every task after the last one, per test example, in ms. */
     testMsPerExample: number;
     /** Weights in the trunk and all heads. */

@@ -9,6 +9,7 @@ import { checkCount } from '../scenarios/options.js';
 import { activeOutputs, headIndex, taskTargets, type Scenario, type TaskLayout } from '../scenarios/types.js';
 import { version } from '../version.js';
 import { sparseSoftmaxCrossEntropy } from './cross-entropy.js';
+import { fusedPlan, fusedStep, type FusedPlan } from './fused-step.js';
 import { makeOptimizer } from './optimizers.js';
 import type { RunResult, Workers } from '../eval/result.js';
 import { inferredAccuracy } from '../eval/infer.js';
@@ -124,6 +125,8 @@ type RunOptions = TrainOptions & { replica?: Replica };
 class TaskRun implements TaskContext {
   steps = 0;
   stepMs = 0;
+  /** Steps taken by the fused native step (train/fused-step.ts). */
+  fusedSteps = 0;
   stopped = false;
   private readonly targets: Int32Array[];
 
@@ -163,6 +166,7 @@ class TaskRun implements TaskContext {
     const shape = scenario.inputShape;
     const size = exampleSize(scenario.tasks[this.task].train);
     const order = examples.map((_, i) => i);
+    const fused = this.fusedPlanFor(phase, variables, size);
     const started = performance.now();
     let lastYield = started;
     try {
@@ -224,7 +228,11 @@ class TaskRun implements TaskContext {
             return share === 1 ? loss : (loss.mul(share) as tf.Scalar);
           };
           let value: number;
-          if (replica.count > 1) value = this.sharedStep(optimizer, end > first ? lossOf : null, variables);
+          if (fused) {
+            value = this.fusedStep(optimizer, fused, inputs, tasks, targets);
+            this.fusedSteps++;
+          } else if (replica.count > 1)
+            value = this.sharedStep(optimizer, end > first ? lossOf : null, variables);
           else {
             const loss = strategy.observeGradients
               ? this.observedStep(optimizer, lossOf, variables)
@@ -267,6 +275,43 @@ class TaskRun implements TaskContext {
     } finally {
       optimizer.dispose();
     }
+  }
+
+  /**
+   * The fused plan for this phase (train/fused-step.ts), or null when its steps need TensorFlow.js's
+   * gradients: an extra loss, replayed examples, several heads in a batch, several threads.
+   */
+  private fusedPlanFor(
+    phase: Phase & { tasks: number[] },
+    variables: tf.Variable[],
+    size: number,
+  ): FusedPlan | null {
+    const { learner, strategy } = this;
+    const heads = new Set(phase.tasks.map((t) => headIndex(learner.layout, t)));
+    const extraLoss = phase.extraLoss !== false && strategy.extraLoss !== undefined;
+    if (phase.classification === false || extraLoss || strategy.replay || heads.size !== 1) return null;
+    if (this.replica.count > 1) return null;
+    const plan = fusedPlan(learner, [...heads][0], variables);
+    return plan && plan.inputSize === size ? plan : null;
+  }
+
+  /** One step of a fused plan on the batch; returns the loss. */
+  private fusedStep(
+    optimizer: tf.Optimizer,
+    plan: FusedPlan,
+    inputs: Float32Array,
+    tasks: Int32Array,
+    targets: Int32Array,
+  ): number {
+    const active = activeOutputs(this.learner.layout, tasks[0], this.task);
+    const { loss, gradients } = fusedStep(plan, inputs, targets, tasks.length, active);
+    try {
+      this.strategy.observeGradients?.(this, gradients);
+      optimizer.applyGradients(gradients);
+    } finally {
+      tf.dispose(gradients);
+    }
+    return loss;
   }
 
   /** `optimizer.minimize`'s own two halves, with the strategy shown the gradients in between. */
@@ -758,6 +803,7 @@ export async function trainOn(
   const trainMs: number[] = [];
   let steps = 0;
   let stepMs = 0;
+  let fusedSteps = 0;
   let stopped = false;
   strategy.checkPlan?.(learner, scenario.tasks.length);
   let failure: { task: number; error: unknown } | undefined;
@@ -774,6 +820,7 @@ export async function trainOn(
     trainMs.push(ms);
     steps += run.steps;
     stepMs += run.stepMs;
+    fusedSteps += run.fusedSteps;
     const row = tests ? accuracyRow(learner, scenario, task) : [];
     accuracyMatrix.push(row);
     learner.history[task] = {
@@ -815,6 +862,7 @@ export async function trainOn(
     cost: {
       trainMs,
       msPerStep: steps === 0 ? 0 : stepMs / steps,
+      fusedSteps,
       testMsPerExample,
       parameters: learner.parameterCount(),
       strategyBytes: strategy.memoryBytes?.() ?? 0,

@@ -264,6 +264,90 @@ static napi_value adam(napi_env env, napi_callback_info info) {
   return 0;
 }
 
+/* The data of argument i, a typed array (plan and targets of dense_step). */
+static void *typed(const args *a, int i) {
+  void *data = 0;
+  napi_typedarray_type type;
+  size_t length = 0, offset = 0;
+  napi_value buffer;
+  napi_get_typedarray_info(a->env, a->v[i], &type, &length, &data, &buffer, &offset);
+  return data;
+}
+
+/* denseStep(memory, plan, targets): one training step's forward and backward pass through a chain of
+   Dense layers (see train/fused-step.ts), returning the mean softmax cross-entropy. plan (Float64Array):
+   rows, layers, xAt, active, lowest, gAt, g2At, then 8 numbers per layer: in, out, relu, wAt, bAt, hAt,
+   dwAt, dbAt (byte offsets into memory; 0 = none). Layer l writes its output to hAt; the loss reads the
+   first "active" outputs of the last layer; gradients go back down to layer "lowest", through the
+   scratch buffers g and g2 (rows × the widest layer each). targets (Int32Array) must be in [0, active). */
+static napi_value dense_step(napi_env env, napi_callback_info info) {
+  args in = read_args(env, info);
+  const double *p = (const double *)typed(&in, 1);
+  const int *t = (const int *)typed(&in, 2);
+  int rows = (int)p[0], layers = (int)p[1], active = (int)p[3], lowest = (int)p[4];
+  char *heap = in.heap;
+#define AT(v) ((float *)(heap + (size_t)(v)))
+#define LAYER(l) (p + 7 + 8 * (l))
+  const float *h = AT(p[2]);
+  for (int l = 0; l < layers; l++) {
+    const double *q = LAYER(l);
+    int n_in = (int)q[0], n_out = (int)q[1];
+    float *out = AT(q[5]);
+    float beta = 0.0f;
+    if (q[4] > 0) {
+      for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, AT(q[4]), sizeof(float) * n_out);
+      beta = 1.0f;
+    }
+    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, rows, n_out, n_in, 1.0f, h, n_in, AT(q[3]), n_out, beta, out, n_out);
+    if (q[2] > 0)
+      for (size_t i = 0, size = (size_t)rows * n_out; i < size; i++) out[i] = out[i] > 0 ? out[i] : 0;
+    h = out;
+  }
+  /* Softmax cross-entropy over the first "active" logits, and its gradient (zero for the others). */
+  int n = (int)LAYER(layers - 1)[1];
+  float *g = AT(p[5]), *g2 = AT(p[6]);
+  double total = 0, scale = 1.0 / rows;
+  for (int r = 0; r < rows; r++) {
+    const float *x = h + (size_t)r * n;
+    float *d = g + (size_t)r * n;
+    double max = -INFINITY, sum = 0;
+    for (int c = 0; c < active; c++) max = x[c] > max ? x[c] : max;
+    for (int c = 0; c < active; c++) sum += exp(x[c] - max);
+    for (int c = 0; c < n; c++) d[c] = c < active ? (float)(exp(x[c] - max) / sum * scale) : 0.0f;
+    d[t[r]] -= (float)scale;
+    total += max + log(sum) - x[t[r]];
+  }
+  for (int l = layers - 1; l >= lowest; l--) {
+    const double *q = LAYER(l);
+    int n_in = (int)q[0], n_out = (int)q[1];
+    size_t size = (size_t)rows * n_out;
+    if (q[2] > 0) {
+      const float *out = AT(q[5]);
+      for (size_t i = 0; i < size; i++) g[i] = out[i] > 0 ? g[i] : 0.0f;
+    }
+    const float *below = l == 0 ? AT(p[2]) : AT(LAYER(l - 1)[5]);
+    if (q[6] > 0)
+      sgemm(ROW_MAJOR, TRANS, NO_TRANS, n_in, n_out, rows, 1.0f, below, n_in, g, n_out, 0.0f, AT(q[6]), n_out);
+    if (q[7] > 0) {
+      float *db = AT(q[7]);
+      memset(db, 0, sizeof(float) * n_out);
+      for (int r = 0; r < rows; r++)
+        for (int j = 0; j < n_out; j++) db[j] += g[(size_t)r * n_out + j];
+    }
+    if (l > lowest) {
+      sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, n_in, n_out, 1.0f, g, n_out, AT(q[3]), n_out, 0.0f, g2, n_in);
+      float *swap = g;
+      g = g2;
+      g2 = swap;
+    }
+  }
+#undef AT
+#undef LAYER
+  napi_value loss;
+  napi_create_double(env, total / rows, &loss);
+  return loss;
+}
+
 typedef void (*set_threads_t)(int);
 typedef int (*get_threads_t)(void);
 static set_threads_t set_threads = 0;
@@ -310,6 +394,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"maxPoolGrad", 0, maxpoolgrad, 0, 0, 0, napi_default, 0},
       {"threads", 0, threads, 0, 0, 0, napi_default, 0},
       {"adam", 0, adam, 0, 0, 0, napi_default, 0},
+      {"denseStep", 0, dense_step, 0, 0, 0, napi_default, 0},
       {"library", 0, 0, 0, 0, library, napi_default, 0},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
@@ -364,6 +449,11 @@ export interface NativeBlas {
     rate: number,
     root: number,
   ): void;
+  /**
+   * One training step's forward and backward pass through a chain of Dense layers, on the heap
+   * (layout of `plan` in train/fused-step.ts); returns the mean softmax cross-entropy.
+   */
+  denseStep(memory: ArrayBuffer, plan: Float64Array, targets: Int32Array): number;
   /** Lets the BLAS use `n` threads (n > 0); returns how many it uses (0: the library cannot say). */
   threads(n: number): number;
   /** The shared library the addon found (libopenblas.so.0, libblas.so.3, ...). */
