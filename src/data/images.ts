@@ -1,7 +1,5 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { DataError, OptionError } from '../errors.js';
 import type { DataSplit } from './dataset.js';
 import { rgbaToInput, splitPerClass, type Rgba } from './image-split.js';
@@ -25,7 +23,21 @@ export interface ImageFolderOptions {
 /** The file extensions read, compared case-insensitively. Other files are ignored. */
 export const imageExtensions: readonly string[] = ['.png', '.jpg', '.jpeg'];
 
-function decode(bytes: Buffer): Rgba {
+/** The PNG and JPEG decoders, loaded on first use: most runs read no image and need not load them. */
+interface Codecs {
+  png: typeof import('pngjs').PNG;
+  jpeg: typeof import('jpeg-js');
+}
+let loaded: Promise<Codecs> | undefined;
+function codecs(): Promise<Codecs> {
+  loaded ??= Promise.all([import('pngjs'), import('jpeg-js')]).then(([png, jpeg]) => ({
+    png: png.PNG,
+    jpeg: jpeg.default,
+  }));
+  return loaded;
+}
+
+function decode(bytes: Buffer, { png: PNG, jpeg }: Codecs): Rgba {
   const isPng = bytes.length >= 8 && bytes.readUInt32BE(0) === 0x89504e47;
   const isJpeg = bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
   if (isPng) {
@@ -123,7 +135,7 @@ export async function loadImageFolder(folder: string, options: ImageFolderOption
       const path = join(classFolder, file);
       let image: Rgba;
       try {
-        image = decode(await readFile(path));
+        image = decode(await readFile(path), await codecs());
         if (!(image.width > 0 && image.height > 0)) throw new Error('it has no pixels');
       } catch (e) {
         const message = `${path} does not decode as an image (${(e as Error).message})`;
@@ -154,7 +166,7 @@ export async function loadImageFolder(folder: string, options: ImageFolderOption
 export async function imageFileInfo(
   path: string,
 ): Promise<{ width: number; height: number; colour: boolean }> {
-  const image = decodeFile(path, await readFileOrFail(path));
+  const image = decodeFile(path, await readFileOrFail(path), await codecs());
   let colour = false;
   for (let p = 0; p < image.data.length && !colour; p += 4) {
     colour = image.data[p] !== image.data[p + 1] || image.data[p + 1] !== image.data[p + 2];
@@ -172,7 +184,7 @@ export async function loadImageFile(
 ): Promise<Float32Array> {
   checkOptions(options);
   const [height, width] = options.size;
-  const image = decodeFile(path, await readFileOrFail(path));
+  const image = decodeFile(path, await readFileOrFail(path), await codecs());
   const out = new Float32Array(height * width * options.channels);
   toInput(image, height, width, options.channels, out);
   return out;
@@ -186,9 +198,9 @@ async function readFileOrFail(path: string): Promise<Buffer> {
   }
 }
 
-function decodeFile(path: string, bytes: Buffer): Rgba {
+function decodeFile(path: string, bytes: Buffer, decoders: Codecs): Rgba {
   try {
-    const image = decode(bytes);
+    const image = decode(bytes, decoders);
     if (!(image.width > 0 && image.height > 0)) throw new Error('it has no pixels');
     return image;
   } catch (e) {
