@@ -25,6 +25,11 @@ const source = String.raw`
 #include <stddef.h>
 #include <string.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
 
 typedef void (*sgemm_t)(int order, int transA, int transB, int m, int n, int k, float alpha,
                         const float *a, int lda, const float *b, int ldb, float beta, float *c, int ldc);
@@ -63,6 +68,156 @@ static double arg(const args *a, int i) { return num(a->env, a->v[i]); }
 /* Argument i, a byte offset into the heap, as a pointer to floats. */
 static float *floats(const args *a, int i) { return (float *)(a->heap + (size_t)arg(a, i)); }
 
+/* Products shared between threads. A product is cut into chunks of rows (or columns) of c, and the
+   calling thread and the helper threads take chunks from one counter until none is left, each chunk
+   one single-threaded sgemm. A helper the system has not scheduled yet (another thread has its core)
+   leaves its chunks to the others instead of holding up the product, which is what a split into
+   equal halves (the BLAS's own threads) does. The chunks do not depend on who computes them, so the
+   results are the same with any number of threads. */
+enum { MAX_HELPERS = 7, SPIN_NS = 200000 };
+
+typedef struct {
+  int ta, tb, m, n, k, lda, ldb, ldc, by_rows, size;
+  const float *a, *b;
+  float *c;
+  float beta;
+} product_job;
+
+/* The work being shared: chunk i of it is run(ctx, i). ctx lives on the sharing thread's stack until
+   every chunk is done. */
+static void (*job_run)(const void *ctx, int i);
+static const void *job_ctx;
+/* The job's ticket: its number (32 bits), its chunks (16) and the next chunk to take (16). */
+static _Atomic uint64_t ticket;
+static atomic_int done;
+static atomic_int sleeping;
+static atomic_int wanted; /* helpers in use (threads − 1) */
+static int started;
+static pthread_mutex_t pool = PTHREAD_MUTEX_INITIALIZER; /* one shared job at a time */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+
+static void product_chunk(const void *ctx, int i) {
+  const product_job *p = (const product_job *)ctx;
+  int from = i * p->size;
+  int ta = p->ta ? TRANS : NO_TRANS, tb = p->tb ? TRANS : NO_TRANS;
+  if (p->by_rows) {
+    int rows = p->m - from < p->size ? p->m - from : p->size;
+    const float *a = p->ta ? p->a + from : p->a + (size_t)from * p->lda;
+    sgemm(ROW_MAJOR, ta, tb, rows, p->n, p->k, 1.0f, a, p->lda, p->b, p->ldb, p->beta,
+          p->c + (size_t)from * p->ldc, p->ldc);
+  } else {
+    int cols = p->n - from < p->size ? p->n - from : p->size;
+    const float *b = p->tb ? p->b + (size_t)from * p->ldb : p->b + from;
+    sgemm(ROW_MAJOR, ta, tb, p->m, cols, p->k, 1.0f, p->a, p->lda, b, p->ldb, p->beta, p->c + from, p->ldc);
+  }
+}
+
+/* Takes chunks of job id until none is left. */
+static void take(uint32_t id) {
+  for (;;) {
+    uint64_t t = atomic_load(&ticket);
+    uint32_t chunks = (uint32_t)(t >> 16) & 0xffff, next = (uint32_t)t & 0xffff;
+    if ((uint32_t)(t >> 32) != id || next >= chunks) return;
+    if (!atomic_compare_exchange_weak(&ticket, &t, t + 1)) continue;
+    job_run(job_ctx, (int)next);
+    atomic_fetch_add(&done, 1);
+  }
+}
+
+static long long elapsed_ns(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - since->tv_sec) * 1000000000LL + (now.tv_nsec - since->tv_nsec);
+}
+
+/* A helper: waits for a job (spinning a little, for the products of one step come close together,
+   then asleep), takes chunks of it, and waits again. Helper i works only while i < wanted. */
+static void *helper(void *arg) {
+  int index = (int)(intptr_t)arg;
+  uint32_t seen = (uint32_t)(atomic_load(&ticket) >> 32);
+  for (;;) {
+    uint32_t id = (uint32_t)(atomic_load(&ticket) >> 32);
+    if (id != seen) {
+      seen = id;
+      if (index < atomic_load(&wanted)) take(id);
+      continue;
+    }
+    struct timespec from;
+    clock_gettime(CLOCK_MONOTONIC, &from);
+    int spins = 0;
+    while ((uint32_t)(atomic_load(&ticket) >> 32) == seen && (++spins & 255 || elapsed_ns(&from) < SPIN_NS)) {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if ((uint32_t)(atomic_load(&ticket) >> 32) != seen) continue;
+    pthread_mutex_lock(&lock);
+    atomic_fetch_add(&sleeping, 1);
+    while ((uint32_t)(atomic_load(&ticket) >> 32) == seen) pthread_cond_wait(&wake, &lock);
+    atomic_fetch_sub(&sleeping, 1);
+    pthread_mutex_unlock(&lock);
+  }
+  return 0;
+}
+
+/* Sets the helpers in use (threads − 1), starting any not started yet; returns the threads. */
+static int pool_threads(int threads) {
+  int helpers = threads - 1 < 0 ? 0 : threads - 1 > MAX_HELPERS ? MAX_HELPERS : threads - 1;
+  pthread_mutex_lock(&pool);
+  for (; started < helpers; started++) {
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int failed = pthread_create(&t, &attr, helper, (void *)(intptr_t)started);
+    pthread_attr_destroy(&attr);
+    if (failed) break;
+  }
+  atomic_store(&wanted, helpers < started ? helpers : started);
+  pthread_mutex_unlock(&pool);
+  return atomic_load(&wanted) + 1;
+}
+
+/* Runs chunks 0 … chunks − 1 of run(ctx, ·) on this thread and the helpers; false (nothing run) when
+   there are no helpers or another thread is sharing a job: the caller then does the work alone. */
+static int share(void (*run)(const void *, int), const void *ctx, int chunks) {
+  if (atomic_load(&wanted) == 0 || chunks < 2 || pthread_mutex_trylock(&pool) != 0) return 0;
+  job_run = run;
+  job_ctx = ctx;
+  atomic_store(&done, 0);
+  uint32_t id = (uint32_t)(atomic_load(&ticket) >> 32) + 1;
+  atomic_store(&ticket, ((uint64_t)id << 32) | ((uint64_t)chunks << 16));
+  if (atomic_load(&sleeping) > 0) {
+    pthread_mutex_lock(&lock);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&lock);
+  }
+  take(id);
+  for (int spins = 0; atomic_load(&done) < chunks; spins++)
+    if (spins > 1000) sched_yield();
+  pthread_mutex_unlock(&pool);
+  return 1;
+}
+
+/* How to cut span items into about four chunks per thread of a multiple of unit items each;
+   returns the chunk size. */
+static int chunk_size(int span, int unit) {
+  int parts = 4 * (atomic_load(&wanted) + 1);
+  return ((span + parts - 1) / parts + unit - 1) / unit * unit;
+}
+
+/* c[m×n] = op(a)·op(b) + beta·c, row-major, shared with the helpers when it is worth it. */
+static void product(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                    float beta, float *c, int ldc) {
+  int by_rows = m >= n, span = by_rows ? m : n;
+  /* Chunks of 16 rows or columns (the kernels' width); small products are not worth sharing. */
+  int size = chunk_size(span, 16);
+  product_job p = {ta, tb, m, n, k, lda, ldb, ldc, by_rows, size, a, b, c, beta};
+  if ((double)m * n * k >= 1 << 20 && share(product_chunk, &p, (span + size - 1) / size)) return;
+  sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
+
 /* gemm(memory, transA, transB, m, n, k, aByte, bByte, cByte, biasByte, relu):
    c[m×n] = op(a)·op(b) (+ bias[n]) (then max(0, ·)), row-major, offsets in bytes into memory. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
@@ -78,8 +233,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
     for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, sizeof(float) * n);
     beta = 1.0f;
   }
-  sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a, ta ? m : k, b,
-        tb ? k : n, beta, c, n);
+  product(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
   if (relu) {
     size_t size = (size_t)m * n;
     for (size_t i = 0; i < size; i++) c[i] = c[i] > 0 ? c[i] : 0;
@@ -254,13 +408,32 @@ WIDE static void adam_loop(size_t n, const float *restrict theta, const float *r
   }
 }
 
+typedef struct {
+  const float *theta, *g;
+  float *m, *v, *theta1;
+  float b1, b2, eps, rate, root;
+  size_t n, size;
+} adam_job;
+
+static void adam_chunk(const void *ctx, int i) {
+  const adam_job *j = (const adam_job *)ctx;
+  size_t from = (size_t)i * j->size, count = j->n - from < j->size ? j->n - from : j->size;
+  adam_loop(count, j->theta + from, j->g + from, j->m + from, j->v + from, j->theta1 + from, j->b1, j->b2,
+            j->eps, j->rate, j->root);
+}
+
 /* adam(memory, n, valueAt, gradAt, mAt, vAt, outValueAt, beta1, beta2, epsilon, rate, root): one
-   Adam update of n floats (see adam.ts): the moments m and v in place, the new value to outValue. */
+   Adam update of n floats (see adam.ts): the moments m and v in place, the new value to outValue.
+   Large updates are shared with the helpers (the loop is bound by memory, which one core does not
+   saturate). */
 static napi_value adam(napi_env env, napi_callback_info info) {
   args in = read_args(env, info);
-  adam_loop((size_t)arg(&in, 1), floats(&in, 2), floats(&in, 3), floats(&in, 4), floats(&in, 5),
-            floats(&in, 6), (float)arg(&in, 7), (float)arg(&in, 8), (float)arg(&in, 9),
-            (float)arg(&in, 10), (float)arg(&in, 11));
+  adam_job j = {floats(&in, 2), floats(&in, 3), floats(&in, 4), floats(&in, 5), floats(&in, 6),
+                (float)arg(&in, 7), (float)arg(&in, 8), (float)arg(&in, 9), (float)arg(&in, 10),
+                (float)arg(&in, 11), (size_t)arg(&in, 1), 0};
+  j.size = (size_t)chunk_size((int)(j.n < (size_t)1 << 30 ? j.n : (size_t)1 << 30), 64);
+  if (j.n >= (size_t)1 << 16 && share(adam_chunk, &j, (int)((j.n + j.size - 1) / j.size))) return 0;
+  adam_loop(j.n, j.theta, j.g, j.m, j.v, j.theta1, j.b1, j.b2, j.eps, j.rate, j.root);
   return 0;
 }
 
@@ -298,7 +471,7 @@ static napi_value dense_step(napi_env env, napi_callback_info info) {
       for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, AT(q[4]), sizeof(float) * n_out);
       beta = 1.0f;
     }
-    sgemm(ROW_MAJOR, NO_TRANS, NO_TRANS, rows, n_out, n_in, 1.0f, h, n_in, AT(q[3]), n_out, beta, out, n_out);
+    product(0, 0, rows, n_out, n_in, h, n_in, AT(q[3]), n_out, beta, out, n_out);
     if (q[2] > 0)
       for (size_t i = 0, size = (size_t)rows * n_out; i < size; i++) out[i] = out[i] > 0 ? out[i] : 0;
     h = out;
@@ -327,7 +500,7 @@ static napi_value dense_step(napi_env env, napi_callback_info info) {
     }
     const float *below = l == 0 ? AT(p[2]) : AT(LAYER(l - 1)[5]);
     if (q[6] > 0)
-      sgemm(ROW_MAJOR, TRANS, NO_TRANS, n_in, n_out, rows, 1.0f, below, n_in, g, n_out, 0.0f, AT(q[6]), n_out);
+      product(1, 0, n_in, n_out, rows, below, n_in, g, n_out, 0.0f, AT(q[6]), n_out);
     if (q[7] > 0) {
       float *db = AT(q[7]);
       memset(db, 0, sizeof(float) * n_out);
@@ -335,7 +508,7 @@ static napi_value dense_step(napi_env env, napi_callback_info info) {
         for (int j = 0; j < n_out; j++) db[j] += g[(size_t)r * n_out + j];
     }
     if (l > lowest) {
-      sgemm(ROW_MAJOR, NO_TRANS, TRANS, rows, n_in, n_out, 1.0f, g, n_out, AT(q[3]), n_out, 0.0f, g2, n_in);
+      product(0, 1, rows, n_in, n_out, g, n_out, AT(q[3]), n_out, 0.0f, g2, n_in);
       float *swap = g;
       g = g2;
       g2 = swap;
@@ -349,20 +522,17 @@ static napi_value dense_step(napi_env env, napi_callback_info info) {
 }
 
 typedef void (*set_threads_t)(int);
-typedef int (*get_threads_t)(void);
 static set_threads_t set_threads = 0;
-static get_threads_t get_threads = 0;
 
-/* threads(n): lets the BLAS use n threads when n > 0 (OpenBLAS and BLIS; others ignore it);
-   returns how many it uses, or 0 where the library cannot say. */
+/* threads(n): shares each product between n threads when n > 0 (the caller and n − 1 helpers; see
+   product()); returns how many share them. The BLAS itself runs on one thread per call. */
 static napi_value threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, 0, 0);
   int n = argc > 0 ? (int)num(env, argv[0]) : 0;
-  if (n > 0 && set_threads) set_threads(n);
   napi_value out;
-  napi_create_int32(env, get_threads ? get_threads() : 0, &out);
+  napi_create_int32(env, n > 0 ? pool_threads(n) : atomic_load(&wanted) + 1, &out);
   return out;
 }
 
@@ -377,9 +547,10 @@ static napi_value init(napi_env env, napi_value exports) {
     if (!sgemm) continue;
     found = names[i];
     set_threads = (set_threads_t)dlsym(lib, "openblas_set_num_threads");
-    get_threads = (get_threads_t)dlsym(lib, "openblas_get_num_threads");
     if (!set_threads) set_threads = (set_threads_t)dlsym(lib, "bli_thread_set_num_threads");
   }
+  /* The pool shares the products out (product()); each call to the BLAS is one thread. */
+  if (set_threads) set_threads(1);
   if (!sgemm) {
     napi_throw_error(env, 0, "no system BLAS with cblas_sgemm found (libopenblas.so.0, libblas.so.3, ...)");
     return 0;
@@ -454,7 +625,11 @@ export interface NativeBlas {
    * (layout of `plan` in train/fused-step.ts); returns the mean softmax cross-entropy.
    */
   denseStep(memory: ArrayBuffer, plan: Float64Array, targets: Int32Array): number;
-  /** Lets the BLAS use `n` threads (n > 0); returns how many it uses (0: the library cannot say). */
+  /**
+   * Shares each product between `n` threads (n > 0): the caller and n − 1 helper threads taking
+   * chunks of it, each chunk one call to the BLAS on one thread. Returns how many threads share them
+   * (`threads(0)` only asks).
+   */
   threads(n: number): number;
   /** The shared library the addon found (libopenblas.so.0, libblas.so.3, ...). */
   readonly library: string;
@@ -465,7 +640,7 @@ export interface NativeBlasStatus {
   active: boolean;
   /** Why it is off: not built here (and what to install), turned off, or a failed self-check. */
   reason?: string;
-  /** The BLAS threads it uses (OpenBLAS says; others leave this out). */
+  /** The threads that share each product. */
   threads?: number;
   /** The BLAS library it calls. */
   library?: string;
@@ -665,8 +840,9 @@ export function nativeBlas(): NativeBlas | null {
 }
 
 /**
- * How many threads the native BLAS may use (OpenBLAS and BLIS; a no-op for other libraries, and
- * before the addon loads it is remembered for when it does). Without a call (or UNFORGET_BLAS_THREADS)
+ * How many threads share each native product: the caller and helper threads taking chunks of it,
+ * each chunk one single-threaded call to the BLAS, so this works with any BLAS (before the addon
+ * loads it is remembered for when it does). Without a call (or UNFORGET_BLAS_THREADS)
  * unforget chooses for each training run: the cores (at most 4) when the run has the machine to
  * itself, else one (see `workerCount`); `compare` gives each of its processes one.
  *
