@@ -126,3 +126,63 @@ test('setNativeBlasThreads sets the BLAS threads, and refuses a count below one'
   assert.equal(nativeBlasStatus().threads, 1);
   assert.throws(() => setNativeBlasThreads(0), /whole number ≥ 1/);
 });
+
+test(
+  'products and Adam updates shared between threads give exactly the one-thread results',
+  { skip: !blas },
+  () => {
+    const b = blas!;
+    let seed = 11;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 1073741824 - 1;
+    };
+    // Shapes of an MLP step at batch 128 (large enough to be shared) in every transpose, one with the
+    // bias and relu epilogue, and sizes that do not divide into the chunks evenly.
+    const cases: [m: number, k: number, n: number, ta: number, tb: number, bias: number, relu: number][] = [
+      [128, 784, 400, 0, 0, 0, 0],
+      [784, 128, 400, 1, 0, 0, 0],
+      [128, 400, 400, 0, 1, 0, 0],
+      [300, 77, 301, 1, 1, 0, 0],
+      [131, 400, 397, 0, 0, 1, 1],
+    ];
+    try {
+      for (const [m, k, n, ta, tb, bias, relu] of cases) {
+        // Floats: one of padding (byte 0 means "no bias"), a, b, bias, then c.
+        const aAt = 1;
+        const bAt = aAt + m * k;
+        const biasAt = bAt + k * n;
+        const cAt = biasAt + n;
+        const memory = new Float32Array(cAt + m * n);
+        for (let i = 1; i < cAt; i++) memory[i] = random();
+        const results = [1, 2, 3].map((threads) => {
+          assert.equal(b.threads(threads), threads);
+          memory.fill(Number.NaN, cAt);
+          b.gemm(memory.buffer, ta, tb, m, n, k, 4 * aAt, 4 * bAt, 4 * cAt, bias ? 4 * biasAt : 0, relu);
+          return memory.slice(cAt);
+        });
+        assert.ok(!results[0].some(Number.isNaN), `${m}×${k}×${n}: every output written`);
+        assert.deepEqual(results[1], results[0], `${m}×${k}×${n} on 2 threads`);
+        assert.deepEqual(results[2], results[0], `${m}×${k}×${n} on 3 threads`);
+      }
+      // Adam over 200,003 floats: value, gradient, m, v (v ≥ 0), the new value.
+      const n = 200_003;
+      const start = new Float32Array(1 + 5 * n);
+      for (let i = 1; i <= 4 * n; i++) start[i] = i > 3 * n ? Math.abs(random()) : random();
+      const updates = [1, 2].map((threads) => {
+        b.threads(threads);
+        const memory = start.slice();
+        const at = (j: number) => 4 * (1 + j * n);
+        b.adam(memory.buffer, n, at(0), at(1), at(2), at(3), at(4), 0.9, 0.999, 1e-7, 0.01, 3);
+        return memory;
+      });
+      assert.ok(
+        updates[0].subarray(1 + 4 * n).some((v, i) => v !== start[1 + i]),
+        'the update moved the weights',
+      );
+      assert.deepEqual(updates[1], updates[0], 'Adam on 2 threads');
+    } finally {
+      b.threads(1);
+    }
+  },
+);

@@ -72,8 +72,7 @@ static float *floats(const args *a, int i) { return (float *)(a->heap + (size_t)
    calling thread and the helper threads take chunks from one counter until none is left, each chunk
    one single-threaded sgemm. A helper the system has not scheduled yet (another thread has its core)
    leaves its chunks to the others instead of holding up the product, which is what a split into
-   equal halves (the BLAS's own threads) does. The chunks do not depend on who computes them, so the
-   results are the same with any number of threads. */
+   equal halves (the BLAS's own threads) does. */
 enum { MAX_HELPERS = 7, SPIN_NS = 200000 };
 
 typedef struct {
@@ -207,15 +206,23 @@ static int chunk_size(int span, int unit) {
   return ((span + parts - 1) / parts + unit - 1) / unit * unit;
 }
 
-/* c[m×n] = op(a)·op(b) + beta·c, row-major, shared with the helpers when it is worth it. */
+/* Rows or columns of c per chunk of a product. The cut does not depend on the threads, and neither
+   does any float of the result: the same numbers on one core or many. */
+enum { PRODUCT_CHUNK = 64 };
+
+/* c[m×n] = op(a)·op(b) + beta·c, row-major; a large product is cut into chunks along the longer side
+   of c, shared with the helpers when there are any. */
 static void product(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
                     float beta, float *c, int ldc) {
   int by_rows = m >= n, span = by_rows ? m : n;
-  /* Chunks of 16 rows or columns (the kernels' width); small products are not worth sharing. */
-  int size = chunk_size(span, 16);
-  product_job p = {ta, tb, m, n, k, lda, ldb, ldc, by_rows, size, a, b, c, beta};
-  if ((double)m * n * k >= 1 << 20 && share(product_chunk, &p, (span + size - 1) / size)) return;
-  sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  if ((double)m * n * k < 1 << 20 || span < 2 * PRODUCT_CHUNK) {
+    sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+    return;
+  }
+  product_job p = {ta, tb, m, n, k, lda, ldb, ldc, by_rows, PRODUCT_CHUNK, a, b, c, beta};
+  int chunks = (span + PRODUCT_CHUNK - 1) / PRODUCT_CHUNK;
+  if (!share(product_chunk, &p, chunks))
+    for (int i = 0; i < chunks; i++) product_chunk(&p, i);
 }
 
 /* gemm(memory, transA, transB, m, n, k, aByte, bByte, cByte, biasByte, relu):
