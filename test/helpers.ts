@@ -58,3 +58,19 @@ export async function firstTaskAfterLast(scenario: Scenario, make: () => Strateg
   l.dispose();
   return r.accuracyMatrix[scenario.tasks.length - 1][0];
 }
+
+/**
+ * Runs `f` with every training step through TensorFlow.js's gradients (UNFORGET_FUSED_STEP=0), for
+ * tests that compare a strategy with an extra loss (which always takes that path) to fine-tuning bit
+ * for bit: fine-tuning would otherwise take the fused native step, which rounds differently.
+ */
+export async function withoutFusedStep<T>(f: () => Promise<T>): Promise<T> {
+  const before = process.env.UNFORGET_FUSED_STEP;
+  process.env.UNFORGET_FUSED_STEP = '0';
+  try {
+    return await f();
+  } finally {
+    if (before === undefined) delete process.env.UNFORGET_FUSED_STEP;
+    else process.env.UNFORGET_FUSED_STEP = before;
+  }
+}
