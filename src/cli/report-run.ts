@@ -45,6 +45,10 @@ export function formatRun(r: RunResult): string {
       ['forgetting', points(m?.forgetting ?? null)],
       ['training time', duration(r.cost.trainMs.reduce((a, b) => a + b, 0))],
       ['time per step', duration(r.cost.msPerStep)],
+      // Steps that ran as one native call (a Dense network on the native BLAS), for who compares times.
+      ...(r.cost.fusedSteps !== undefined
+        ? [['fused native steps', r.cost.fusedSteps.toLocaleString('en-US')]]
+        : []),
       ...(r.workers ? [['training threads', workersText(r.workers)]] : []),
       ['test time per example', duration(r.cost.testMsPerExample)],
       ['parameters', r.cost.parameters.toLocaleString('en-US')],
