@@ -95,9 +95,30 @@ export function validateDataset(d: Dataset, what = 'dataset'): Dataset {
   return d;
 }
 
-/** The examples at the given indices, in that order. */
+/**
+ * The examples at the given indices, in that order. A run of consecutive indices (a class of data
+ * stored class by class, as MNIST is) shares the inputs of `d` instead of copying them; datasets are
+ * never changed in place, so the two cannot tell.
+ */
 export function subset(d: Dataset, indices: ArrayLike<number>): Dataset {
   const size = exampleSize(d);
+  const first = indices.length > 0 ? indices[0] : 0;
+  let consecutive = true;
+  for (let i = 1; i < indices.length && consecutive; i++) consecutive = indices[i] === first + i;
+  if (
+    consecutive &&
+    indices.length > 0 &&
+    Number.isInteger(first) &&
+    first >= 0 &&
+    first + indices.length <= exampleCount(d)
+  ) {
+    return {
+      inputs: d.inputs.subarray(first * size, (first + indices.length) * size),
+      labels: d.labels.slice(first, first + indices.length),
+      shape: [indices.length, ...d.shape.slice(1)],
+      classNames: d.classNames,
+    };
+  }
   const inputs = new Float32Array(indices.length * size);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
