@@ -7,12 +7,14 @@
  * models in PyTorch on one thread (bench/torch_reference.py), with the ratio to it.
  *
  * With the optional native BLAS addon (src/backend/wasm/native-blas.ts; built here when a C compiler,
- * Node's headers and a system BLAS are present) it also times `wasm` + unforget + the addon.
+ * Node's headers and a system BLAS are present) it also times `wasm` + unforget + the addon, and for
+ * the MLP the training loop's fused step of Dense networks (src/train/fused-step.ts: forward, loss and
+ * backward in one native call, then the fused Adam), which is what `unforget run` takes for an MLP.
  *
  * Options: --repeats N (runs per configuration, default 7; the median is reported), --steps N
  * (steps per run, default 20), --cpu-seconds S (time budget per cpu configuration, default 20),
  * --no-cpu, --no-torch, --no-native, --torch-python PATH (default /usr/bin/python3), --blas-threads
- * LIST (BLAS thread counts to time the addon with, e.g. 1,2; default 1), --adam LIST (the Adam the
+ * LIST (thread counts to time the addon with, e.g. 1,2; default 1), --adam LIST (the Adam the
  * unforget configurations use: fused (unforget's, which the training loop uses with the addon), tf
  * (tf.train.adam), or tf,fused for both; default fused). Every configuration computes the loss as the
  * training loop does (sparseSoftmaxCrossEntropy: one kernel each way with unforget's kernels, TF.js's
@@ -34,6 +36,8 @@ import {
 } from '../src/backend/wasm/index.js';
 import { sparseSoftmaxCrossEntropy } from '../src/train/cross-entropy.js';
 import { FusedAdam } from '../src/train/optimizers.js';
+import { fusedPlan, fusedStep } from '../src/train/fused-step.js';
+import { learner } from '../src/model/learner.js';
 
 const { values: options } = parseArgs({
   options: {
@@ -103,6 +107,42 @@ interface Trainer {
   /** One Adam step on a fixed random batch, reading the loss back (as PyTorch's loss.item()). */
   step(): void;
   dispose(): void;
+}
+
+/**
+ * The training loop's fused native step (src/train/fused-step.ts) on the MLP: the same network as a
+ * learner (a 784-400-400 trunk and a 10-way head), a fixed random batch, the fused Adam.
+ */
+function fusedTrainer(model: Model): Trainer {
+  if (model.inputShape.length !== 1) throw new Error('the fused step is for Dense networks');
+  const classes = Array.from({ length: 10 }, (_, c) => c);
+  const l = learner({
+    backbone: { kind: 'mlp', hidden: [400, 400] },
+    scenario: {
+      name: 'bench',
+      setting: 'task',
+      inputShape: model.inputShape,
+      tasks: [{ name: 'digits', classes, classNames: classes.map(String) }],
+    },
+  });
+  const variables = l.trainableVariables([0]);
+  const plan = fusedPlan(l, 0, variables);
+  if (!plan) throw new Error('the fused step does not apply here (it needs the native BLAS)');
+  const optimizer = new FusedAdam(1e-3);
+  const size = model.inputShape[0];
+  const inputs = Float32Array.from({ length: model.batch * size }, () => Math.random());
+  const targets = Int32Array.from({ length: model.batch }, () => Math.floor(Math.random() * 10));
+  return {
+    step() {
+      const { gradients } = fusedStep(plan, inputs, targets, model.batch, 10);
+      optimizer.applyGradients(gradients);
+      tf.dispose(gradients);
+    },
+    dispose() {
+      l.dispose();
+      optimizer.dispose();
+    },
+  };
 }
 
 /** The model, its optimizer and a batch, on the current backend. */
@@ -234,6 +274,8 @@ async function main(): Promise<void> {
     native: boolean;
     threads?: number;
     adam?: Adam;
+    /** The training loop's fused step of Dense networks (the MLP only). */
+    fused?: boolean;
   };
   const adamNote = (adam: Adam) => (adams.length > 1 ? `, ${adam === 'tf' ? 'tf Adam' : 'fused Adam'}` : '');
   const configs: Config[] = [
@@ -257,6 +299,16 @@ async function main(): Promise<void> {
           })),
         )
       : []),
+    ...(native
+      ? blasThreads.map((threads) => ({
+          key: `fused${threads}`,
+          label: `  + native BLAS, ${threads} thr., fused step`,
+          kernels: true,
+          native: true,
+          threads,
+          fused: true,
+        }))
+      : []),
   ];
   const use = (c: Config) => {
     if (c.kernels) enableWasmTrainingKernels({ nativeBlas: c.native });
@@ -268,7 +320,8 @@ async function main(): Promise<void> {
     for (const c of configs) {
       const key = `${model.name}/${c.key}`;
       use(c);
-      const t = trainer(model, c.adam);
+      if (c.fused && model.inputShape.length !== 1) continue;
+      const t = c.fused ? fusedTrainer(model) : trainer(model, c.adam);
       try {
         t.step();
         t.step();
@@ -309,7 +362,10 @@ async function main(): Promise<void> {
     const ref = torchMissing ? undefined : median(torchRuns);
     console.log(`\n${model.name}, batch ${model.batch}:`);
     if (!options['no-cpu']) console.log(row('tfjs cpu', model, results.get(`${model.name}/cpu`)!, ref));
-    for (const c of configs) console.log(row(c.label, model, results.get(`${model.name}/${c.key}`)!, ref));
+    for (const c of configs) {
+      const result = results.get(`${model.name}/${c.key}`);
+      if (result) console.log(row(c.label, model, result, ref));
+    }
     if (torchMissing) console.log(`  PyTorch: ${torchMissing}`);
     else console.log(row(`PyTorch ${torch.version} (1 thread)`, model, { runs: torchRuns }));
   }
