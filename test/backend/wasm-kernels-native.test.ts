@@ -10,6 +10,7 @@ import {
   setNativeBlasThreads,
 } from '../../src/backend/wasm/index.js';
 import {
+  gemmOperands,
   loadNativeBlas,
   nativeBlasSelfCheck,
   nativeBlasState,
@@ -148,13 +149,7 @@ test(
     ];
     try {
       for (const [m, k, n, ta, tb, bias, relu] of cases) {
-        // Floats: one of padding (byte 0 means "no bias"), a, b, bias, then c.
-        const aAt = 1;
-        const bAt = aAt + m * k;
-        const biasAt = bAt + k * n;
-        const cAt = biasAt + n;
-        const memory = new Float32Array(cAt + m * n);
-        for (let i = 1; i < cAt; i++) memory[i] = random();
+        const { memory, aAt, bAt, biasAt, cAt } = gemmOperands(m, k, n, random);
         const results = [1, 2, 3].map((threads) => {
           assert.equal(b.threads(threads), threads);
           memory.fill(Number.NaN, cAt);

@@ -711,6 +711,27 @@ function adamCheck(adam: NativeBlas['adam']): string | undefined {
     : `its Adam update is off by ${diff.toExponential(1)} (relative) from the reference`;
 }
 
+/**
+ * The operands of an m×k by k×n product laid out for `gemm` in one buffer, in floats: one float of
+ * padding (byte offset 0 means "no bias"), a, b, a bias of n, then c (NaN until written). `value(i)`
+ * gives the i-th float of a, b and the bias.
+ */
+export function gemmOperands(
+  m: number,
+  k: number,
+  n: number,
+  value: (i: number) => number,
+): { memory: Float32Array<ArrayBuffer>; aAt: number; bAt: number; biasAt: number; cAt: number } {
+  const aAt = 1;
+  const bAt = aAt + m * k;
+  const biasAt = bAt + k * n;
+  const cAt = biasAt + n;
+  const memory = new Float32Array(cAt + m * n);
+  for (let i = aAt; i < cAt; i++) memory[i] = value(i - aAt);
+  memory.fill(Number.NaN, cAt);
+  return { memory, aAt, bAt, biasAt, cAt };
+}
+
 function gemmCheck(blas: Pick<NativeBlas, 'gemm'>): string | undefined {
   const random = checkNumbers();
   const cases: [m: number, k: number, n: number, ta: boolean, tb: boolean, bias: boolean, relu: boolean][] = [
@@ -722,14 +743,7 @@ function gemmCheck(blas: Pick<NativeBlas, 'gemm'>): string | undefined {
     [3, 20, 21, false, true, true, false],
   ];
   for (const [m, k, n, ta, tb, bias, relu] of cases) {
-    // Layout in floats: one float of padding (byte offset 0 means "no bias"), a, b, bias, c.
-    const aAt = 1;
-    const bAt = aAt + m * k;
-    const biasAt = bAt + k * n;
-    const cAt = biasAt + n;
-    const memory = new Float32Array(cAt + m * n);
-    for (let i = 1; i < cAt; i++) memory[i] = random();
-    memory.fill(Number.NaN, cAt);
+    const { memory, aAt, bAt, biasAt, cAt } = gemmOperands(m, k, n, random);
     const a = (i: number, p: number) => memory[aAt + (ta ? p * m + i : i * k + p)];
     const b = (p: number, j: number) => memory[bAt + (tb ? j * k + p : p * n + j)];
     blas.gemm(memory.buffer, +ta, +tb, m, n, k, 4 * aAt, 4 * bAt, 4 * cAt, bias ? 4 * biasAt : 0, +relu);
