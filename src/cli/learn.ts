@@ -406,7 +406,8 @@ async function learnAction(folderArg: string | undefined, flags: LearnFlags): Pr
     await saveLearner(out, learner, strategy);
     console.log(
       `learned task '${flags.task}' with ${strategy.name} in ${duration(result.trainMs)} ` +
-        `(${result.steps} steps, ${duration(result.msPerStep)} per step, ${workersText(result.workers)})`,
+        `(${result.steps} ${result.steps > 0 && result.fusedSteps === result.steps ? 'fused native steps' : 'steps'}, ` +
+        `${duration(result.msPerStep)} per step, ${workersText(result.workers)})`,
     );
     console.log(`\nTest accuracy after learning '${flags.task}':`);
     const rows = learner.layout.tasks.slice(0, learner.trainedTasks).map((t, i) => {
