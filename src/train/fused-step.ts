@@ -48,7 +48,8 @@ const perLayer = 8;
 
 /** Whether `UNFORGET_FUSED_STEP` turns the fused step off ('0'); anything else but '1' is refused. */
 function fusedStepAllowed(): boolean {
-  const value = process.env.UNFORGET_FUSED_STEP;
+  // No process in the browser, where there is no addon either.
+  const value = typeof process === 'undefined' ? undefined : process.env?.UNFORGET_FUSED_STEP;
   if (value === undefined || value === '' || value === '1') return true;
   if (value === '0') return false;
   throw new OptionError(`UNFORGET_FUSED_STEP must be 0 (off) or 1 (on, the default); got '${value}'`);
