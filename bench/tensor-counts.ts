@@ -3,7 +3,8 @@
  * builds, the native BLAS): every strategy, an MLP and a CNN trunk, split MNIST's five tasks (an
  * eighth of the data, 12 steps of 32 per task). Prints, for each phase of each task, whether
  * tf.memory().numTensors stayed the same from its third step on, and the count before the run, after
- * it, and after the learner and the strategy are disposed. Never run by the tests.
+ * it, after the learner and the strategy are disposed, and how many steps took the fused native step
+ * (src/train/fused-step.ts). Never run by the tests.
  *
  *   node --import tsx bench/tensor-counts.ts
  */
@@ -33,7 +34,7 @@ for (const { name } of registry) {
     const counts: Record<string, number[]> = {};
     const start = tf.memory().numTensors;
     const strategy = strategyEntry(name).create({});
-    await train(l, scenario, strategy, {
+    const result = await train(l, scenario, strategy, {
       iterations: 12,
       batchSize: 32,
       seed: 1,
@@ -57,6 +58,8 @@ for (const { name } of registry) {
       after,
       'after dispose',
       tf.memory().numTensors,
+      'fused steps',
+      result.cost.fusedSteps,
     );
   }
 }

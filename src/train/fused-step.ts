@@ -85,7 +85,7 @@ export function fusedPlan(
   if (!last || last.activationName !== 'linear') return null;
   steps.push(last);
   if (steps.some((s) => s.activationName !== 'relu' && s.activationName !== 'linear')) return null;
-  const weights = [...steps.flatMap((s) => [s.kernel, s.bias])].filter((w) => w !== null);
+  const weights = steps.flatMap((s) => [s.kernel, s.bias]).filter((w) => w !== null);
   if (weights.some((w) => w.dtype !== 'float32')) return null;
   const trained = new Set(variables.map((v) => v.name));
   const known = new Set(weights.map((w) => nameOf(w)));
@@ -123,7 +123,9 @@ export function fusedStep(
   }
   const backend = tf.backend() as unknown as WasmBackend;
   const { layers, lowest } = plan;
-  const widest = Math.max(...layers.map((l) => l.kernel.shape[1] as number), plan.inputSize);
+  // The gradient at a layer's output, and at its input when it goes further down: both a layer's
+  // output width (the input of layer l > 0 is the output of layer l − 1).
+  const widest = Math.max(...layers.map((l) => l.kernel.shape[1] as number));
   const x = alloc(backend, [rows, plan.inputSize]);
   const outputs = layers.map((l) => alloc(backend, [rows, l.kernel.shape[1] as number]));
   const scratch = [alloc(backend, [rows, widest]), alloc(backend, [rows, widest])];

@@ -66,6 +66,24 @@ function assertClose(name: string, f: () => tf.Tensor | tf.Tensor[], tolerance =
   return want.some((w, i) => w.some((v, j) => v !== got[i][j]));
 }
 
+/** relu(x ⊛ f + bias) as one FusedConv2D. */
+function reluConv(
+  x: tf.Tensor,
+  f: tf.Tensor,
+  bias: tf.Tensor,
+  strides: number,
+  pad: 'valid' | 'same',
+): tf.Tensor {
+  return tf.fused.conv2d({
+    x: x as tf.Tensor4D,
+    filter: f as tf.Tensor4D,
+    strides,
+    pad,
+    bias,
+    activation: 'relu',
+  });
+}
+
 type Pad = 'valid' | 'same' | [[number, number], [number, number], [number, number], [number, number]];
 type Case = { x: number[]; f: number[]; strides: number | [number, number]; pad: Pad };
 
@@ -154,16 +172,7 @@ describe('convolution forward pass on the native BLAS', { skip }, () => {
   test('a batch whose columns exceed the chunk (32 MB) is done in chunks, with the same results', () => {
     // 576 rows × 200 columns per image: 72 images per chunk, so 100 take two chunks.
     const [x, f, bias] = [random([100, 28, 28, 8]), random([5, 5, 8, 16]), random([16])];
-    const differs = assertClose('chunked fused conv2d', () =>
-      tf.fused.conv2d({
-        x: x as tf.Tensor4D,
-        filter: f as tf.Tensor4D,
-        strides: 1,
-        pad: 'valid',
-        bias,
-        activation: 'relu',
-      }),
-    );
+    const differs = assertClose('chunked fused conv2d', () => reluConv(x, f, bias, 1, 'valid'));
     // Sums of 200 products in another order (the BLAS's, not XNNPACK's) cannot all round alike.
     assert.ok(differs, 'the results are bit for bit those of XNNPACK: the native path did not run');
     tf.dispose([x, f, bias]);
@@ -251,14 +260,7 @@ describe('convolution forward pass on the native BLAS', { skip }, () => {
     const round = () =>
       tf.tidy(() => {
         const out = [
-          tf.fused.conv2d({
-            x: x as tf.Tensor4D,
-            filter: f as tf.Tensor4D,
-            strides: 2,
-            pad: 'same',
-            bias,
-            activation: 'relu',
-          }),
+          reluConv(x, f, bias, 2, 'same'),
           ...tf.grads((p: tf.Tensor, q: tf.Tensor) =>
             tf.sum(tf.relu(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, 1, 'valid'))),
           )([x, f]),

@@ -75,8 +75,12 @@ static float *floats(const args *a, int i) { return (float *)(a->heap + (size_t)
    equal halves (the BLAS's own threads) does. */
 enum { MAX_HELPERS = 7, SPIN_NS = 200000 };
 
+/* Rows or columns of c per chunk of a product. The cut does not depend on the threads, and neither
+   does any float of the result: the same numbers on one core or many. */
+enum { PRODUCT_CHUNK = 64 };
+
 typedef struct {
-  int ta, tb, m, n, k, lda, ldb, ldc, by_rows, size;
+  int ta, tb, m, n, k, lda, ldb, ldc, by_rows;
   const float *a, *b;
   float *c;
   float beta;
@@ -98,19 +102,22 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 
 static void product_chunk(const void *ctx, int i) {
   const product_job *p = (const product_job *)ctx;
-  int from = i * p->size;
+  int from = i * PRODUCT_CHUNK;
   int ta = p->ta ? TRANS : NO_TRANS, tb = p->tb ? TRANS : NO_TRANS;
   if (p->by_rows) {
-    int rows = p->m - from < p->size ? p->m - from : p->size;
+    int rows = p->m - from < PRODUCT_CHUNK ? p->m - from : PRODUCT_CHUNK;
     const float *a = p->ta ? p->a + from : p->a + (size_t)from * p->lda;
     sgemm(ROW_MAJOR, ta, tb, rows, p->n, p->k, 1.0f, a, p->lda, p->b, p->ldb, p->beta,
           p->c + (size_t)from * p->ldc, p->ldc);
   } else {
-    int cols = p->n - from < p->size ? p->n - from : p->size;
+    int cols = p->n - from < PRODUCT_CHUNK ? p->n - from : PRODUCT_CHUNK;
     const float *b = p->tb ? p->b + (size_t)from * p->ldb : p->b + from;
     sgemm(ROW_MAJOR, ta, tb, p->m, cols, p->k, 1.0f, p->a, p->lda, b, p->ldb, p->beta, p->c + from, p->ldc);
   }
 }
+
+/* The number of the job posted last. */
+static uint32_t job_id(void) { return (uint32_t)(atomic_load(&ticket) >> 32); }
 
 /* Takes chunks of job id until none is left. */
 static void take(uint32_t id) {
@@ -134,9 +141,9 @@ static long long elapsed_ns(const struct timespec *since) {
    then asleep), takes chunks of it, and waits again. Helper i works only while i < wanted. */
 static void *helper(void *arg) {
   int index = (int)(intptr_t)arg;
-  uint32_t seen = (uint32_t)(atomic_load(&ticket) >> 32);
+  uint32_t seen = job_id();
   for (;;) {
-    uint32_t id = (uint32_t)(atomic_load(&ticket) >> 32);
+    uint32_t id = job_id();
     if (id != seen) {
       seen = id;
       if (index < atomic_load(&wanted)) take(id);
@@ -145,15 +152,15 @@ static void *helper(void *arg) {
     struct timespec from;
     clock_gettime(CLOCK_MONOTONIC, &from);
     int spins = 0;
-    while ((uint32_t)(atomic_load(&ticket) >> 32) == seen && (++spins & 255 || elapsed_ns(&from) < SPIN_NS)) {
+    while (job_id() == seen && (++spins & 255 || elapsed_ns(&from) < SPIN_NS)) {
 #if defined(__x86_64__) || defined(__i386__)
       __builtin_ia32_pause();
 #endif
     }
-    if ((uint32_t)(atomic_load(&ticket) >> 32) != seen) continue;
+    if (job_id() != seen) continue;
     pthread_mutex_lock(&lock);
     atomic_fetch_add(&sleeping, 1);
-    while ((uint32_t)(atomic_load(&ticket) >> 32) == seen) pthread_cond_wait(&wake, &lock);
+    while (job_id() == seen) pthread_cond_wait(&wake, &lock);
     atomic_fetch_sub(&sleeping, 1);
     pthread_mutex_unlock(&lock);
   }
@@ -185,7 +192,7 @@ static int share(void (*run)(const void *, int), const void *ctx, int chunks) {
   job_run = run;
   job_ctx = ctx;
   atomic_store(&done, 0);
-  uint32_t id = (uint32_t)(atomic_load(&ticket) >> 32) + 1;
+  uint32_t id = job_id() + 1;
   atomic_store(&ticket, ((uint64_t)id << 32) | ((uint64_t)chunks << 16));
   if (atomic_load(&sleeping) > 0) {
     pthread_mutex_lock(&lock);
@@ -206,10 +213,6 @@ static int chunk_size(int span, int unit) {
   return ((span + parts - 1) / parts + unit - 1) / unit * unit;
 }
 
-/* Rows or columns of c per chunk of a product. The cut does not depend on the threads, and neither
-   does any float of the result: the same numbers on one core or many. */
-enum { PRODUCT_CHUNK = 64 };
-
 /* c[m×n] = op(a)·op(b) + beta·c, row-major; a large product is cut into chunks along the longer side
    of c, shared with the helpers when there are any. */
 static void product(int ta, int tb, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
@@ -219,32 +222,32 @@ static void product(int ta, int tb, int m, int n, int k, const float *a, int lda
     sgemm(ROW_MAJOR, ta ? TRANS : NO_TRANS, tb ? TRANS : NO_TRANS, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  product_job p = {ta, tb, m, n, k, lda, ldb, ldc, by_rows, PRODUCT_CHUNK, a, b, c, beta};
+  product_job p = {ta, tb, m, n, k, lda, ldb, ldc, by_rows, a, b, c, beta};
   int chunks = (span + PRODUCT_CHUNK - 1) / PRODUCT_CHUNK;
   if (!share(product_chunk, &p, chunks))
     for (int i = 0; i < chunks; i++) product_chunk(&p, i);
+}
+
+/* c[m×n] = op(a)·op(b) (+ bias[n] when bias) (then max(0, ·) when relu), row-major and contiguous. */
+static void affine(int ta, int tb, int m, int n, int k, const float *a, const float *b, const float *bias,
+                   int relu, float *c) {
+  float beta = 0.0f;
+  if (bias) {
+    for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, sizeof(float) * n);
+    beta = 1.0f;
+  }
+  product(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
+  if (relu)
+    for (size_t i = 0, size = (size_t)m * n; i < size; i++) c[i] = c[i] > 0 ? c[i] : 0;
 }
 
 /* gemm(memory, transA, transB, m, n, k, aByte, bByte, cByte, biasByte, relu):
    c[m×n] = op(a)·op(b) (+ bias[n]) (then max(0, ·)), row-major, offsets in bytes into memory. */
 static napi_value gemm(napi_env env, napi_callback_info info) {
   args in = read_args(env, info);
-  int ta = (int)arg(&in, 1), tb = (int)arg(&in, 2);
-  int m = (int)arg(&in, 3), n = (int)arg(&in, 4), k = (int)arg(&in, 5);
-  const float *a = floats(&in, 6), *b = floats(&in, 7);
-  float *c = floats(&in, 8);
-  int relu = (int)arg(&in, 10);
-  float beta = 0.0f;
-  if (arg(&in, 9) > 0) {
-    const float *bias = floats(&in, 9);
-    for (int i = 0; i < m; i++) memcpy(c + (size_t)i * n, bias, sizeof(float) * n);
-    beta = 1.0f;
-  }
-  product(ta, tb, m, n, k, a, ta ? m : k, b, tb ? k : n, beta, c, n);
-  if (relu) {
-    size_t size = (size_t)m * n;
-    for (size_t i = 0; i < size; i++) c[i] = c[i] > 0 ? c[i] : 0;
-  }
+  affine((int)arg(&in, 1), (int)arg(&in, 2), (int)arg(&in, 3), (int)arg(&in, 4), (int)arg(&in, 5),
+         floats(&in, 6), floats(&in, 7), arg(&in, 9) > 0 ? floats(&in, 9) : 0, (int)arg(&in, 10),
+         floats(&in, 8));
   return 0;
 }
 
@@ -471,17 +474,8 @@ static napi_value dense_step(napi_env env, napi_callback_info info) {
   const float *h = AT(p[2]);
   for (int l = 0; l < layers; l++) {
     const double *q = LAYER(l);
-    int n_in = (int)q[0], n_out = (int)q[1];
-    float *out = AT(q[5]);
-    float beta = 0.0f;
-    if (q[4] > 0) {
-      for (int r = 0; r < rows; r++) memcpy(out + (size_t)r * n_out, AT(q[4]), sizeof(float) * n_out);
-      beta = 1.0f;
-    }
-    product(0, 0, rows, n_out, n_in, h, n_in, AT(q[3]), n_out, beta, out, n_out);
-    if (q[2] > 0)
-      for (size_t i = 0, size = (size_t)rows * n_out; i < size; i++) out[i] = out[i] > 0 ? out[i] : 0;
-    h = out;
+    affine(0, 0, rows, (int)q[1], (int)q[0], h, AT(q[3]), q[4] > 0 ? AT(q[4]) : 0, q[2] > 0, AT(q[5]));
+    h = AT(q[5]);
   }
   /* Softmax cross-entropy over the first "active" logits, and its gradient (zero for the others). */
   int n = (int)LAYER(layers - 1)[1];
